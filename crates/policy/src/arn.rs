@@ -407,7 +407,6 @@ impl fmt::Display for Entity {
 }
 
 #[cfg(test)]
-
 mod tests {
     use super::*;
 

@@ -555,7 +555,6 @@ pub fn family_fits(operator: Family, key: Family) -> bool {
 }
 
 #[cfg(test)]
-
 mod tests {
     use super::*;
 

@@ -352,7 +352,6 @@ impl Reader<'_> {
 }
 
 #[cfg(test)]
-
 mod tests {
     use super::*;
 

@@ -129,7 +129,6 @@ pub(crate) fn glob_match(pattern: &[char], input: &str, fold: bool) -> bool {
 }
 
 #[cfg(test)]
-
 mod tests {
     use super::*;
 
