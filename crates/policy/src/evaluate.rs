@@ -98,6 +98,11 @@ impl Context {
 /// registry pull names the repository and its instance): a statement's
 /// `Resource` matches when it matches any of them, so an Allow or a Deny
 /// written for the instance applies to its repositories.
+///
+/// Resources must be canonical ARNs (role names lower-cased), as
+/// [`crate::Entity`] formats them; [`crate::arn::canonical`] canonicalises
+/// hand-written text. The fast path does not re-check, to stay
+/// allocation-free.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
     pub action: &'a str,

@@ -78,3 +78,107 @@ pub const SYSTEM_POLICIES: [SystemPolicy; 9] = [
 pub fn system_policy(name: &str) -> Option<&'static SystemPolicy> {
     SYSTEM_POLICIES.iter().find(|p| p.name == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{decide, Context, Outcome, PolicyId, PolicySet, Request};
+
+    fn outcome(name: &str, action: &str) -> Outcome {
+        let policy = system_policy(name).unwrap().compile().unwrap();
+        let set = PolicySet::new([(PolicyId::new(name, "v1"), Arc::new(policy))]);
+        let ctx = Context::new();
+        let resources = ["acs:cr:cn-hangzhou:1111111111111111:repository/cri-x/team/app"];
+        decide(
+            &[&set],
+            &Request {
+                action,
+                resources: &resources,
+                context: &ctx,
+            },
+        )
+        .outcome
+    }
+
+    #[test]
+    fn every_system_policy_is_valid_and_warning_free() {
+        for p in &SYSTEM_POLICIES {
+            let compiled = p.compile().unwrap_or_else(|e| panic!("{}: {e}", p.name));
+            assert!(compiled.warnings.is_empty(), "{}", p.name);
+            assert!(!p.description.is_empty());
+        }
+        let names: std::collections::HashSet<_> = SYSTEM_POLICIES.iter().map(|p| p.name).collect();
+        assert_eq!(names.len(), SYSTEM_POLICIES.len(), "names are unique");
+    }
+
+    #[test]
+    fn each_grants_what_its_name_says() {
+        use Outcome::{Allow, ImplicitDeny};
+        let cases = [
+            ("AdministratorAccess", "ram:CreateUser", Allow),
+            ("AdministratorAccess", "cr:PushRepository", Allow),
+            ("AliyunSTSAssumeRoleAccess", "sts:AssumeRole", Allow),
+            (
+                "AliyunSTSAssumeRoleAccess",
+                "sts:GetCallerIdentity",
+                ImplicitDeny,
+            ),
+            ("AliyunRAMFullAccess", "ram:DeleteRole", Allow),
+            ("AliyunRAMFullAccess", "cr:PullRepository", ImplicitDeny),
+            ("AliyunRAMReadOnlyAccess", "ram:GetRole", Allow),
+            ("AliyunRAMReadOnlyAccess", "ram:ListUsers", Allow),
+            ("AliyunRAMReadOnlyAccess", "ram:CreateUser", ImplicitDeny),
+            (
+                "AliyunContainerRegistryFullAccess",
+                "cr:PushRepository",
+                Allow,
+            ),
+            (
+                "AliyunContainerRegistryFullAccess",
+                "ram:GetRole",
+                ImplicitDeny,
+            ),
+            (
+                "AliyunContainerRegistryReadOnlyAccess",
+                "cr:PullRepository",
+                Allow,
+            ),
+            (
+                "AliyunContainerRegistryReadOnlyAccess",
+                "cr:GetAuthorizationToken",
+                Allow,
+            ),
+            (
+                "AliyunContainerRegistryReadOnlyAccess",
+                "cr:ListRepositoryTag",
+                Allow,
+            ),
+            (
+                "AliyunContainerRegistryReadOnlyAccess",
+                "cr:PushRepository",
+                ImplicitDeny,
+            ),
+            (
+                "AliyunContainerRegistryReadOnlyAccess",
+                "cr:DeleteRepository",
+                ImplicitDeny,
+            ),
+            ("AliyunFCReadOnlyAccess", "fc:ListServices", Allow),
+            ("AliyunFCReadOnlyAccess", "fc:CreateService", ImplicitDeny),
+            ("AliyunOSSFullAccess", "oss:PutObject", Allow),
+            ("AliyunOSSReadOnlyAccess", "oss:GetObject", Allow),
+            ("AliyunOSSReadOnlyAccess", "oss:PutObject", ImplicitDeny),
+        ];
+        for (name, action, expected) in cases {
+            assert_eq!(outcome(name, action), expected, "{name} {action}");
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_not_system_policies() {
+        assert!(system_policy("administratoraccess").is_none());
+        assert!(system_policy("NoSuchPolicy").is_none());
+    }
+}
