@@ -343,6 +343,27 @@ impl Entity {
         }
     }
 
+    /// The resources that contain this one and that a policy may name
+    /// instead of it: a repository's instance. Requests pass them after the
+    /// resource itself (see `Request::resources`), which is how seed 001's
+    /// `cr:Pull*` on `instance/cri-x` allows pulls from that instance's
+    /// repositories.
+    pub fn enclosing(&self) -> Vec<Entity> {
+        match self {
+            Entity::CrRepository {
+                region,
+                account,
+                instance,
+                ..
+            } => vec![Entity::CrInstance {
+                region: region.clone(),
+                account: account.clone(),
+                instance: instance.clone(),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
     /// The GetCallerIdentity form, `assumed-role/ROLE/SESSION`.
     pub fn assumed_role_identity_arn(&self) -> Option<String> {
         match self {
@@ -444,6 +465,14 @@ mod tests {
             same.assumed_role_identity_arn().unwrap(),
             "acs:ram::1:assumed-role/myrole/s"
         );
+    }
+
+    #[test]
+    fn repositories_are_enclosed_by_their_instance() {
+        let repo = Entity::parse("acs:cr:cn-hangzhou:1:repository/cri-x/team/app").unwrap();
+        let enclosing: Vec<String> = repo.enclosing().iter().map(ToString::to_string).collect();
+        assert_eq!(enclosing, ["acs:cr:cn-hangzhou:1:instance/cri-x"]);
+        assert!(Entity::root("1").enclosing().is_empty());
     }
 
     #[test]

@@ -61,11 +61,16 @@ impl Context {
         self.set_many(key, vec![value.into()])
     }
 
+    /// Sets a key to several values. The key keeps the spelling it was
+    /// first given (for display); lookups ignore case.
     pub fn set_many(&mut self, key: &str, values: Vec<String>) -> &mut Context {
-        let key = key.to_ascii_lowercase();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
             Some(entry) => entry.1 = values,
-            None => self.entries.push((key, values)),
+            None => self.entries.push((key.to_string(), values)),
         }
         self
     }
