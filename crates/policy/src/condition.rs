@@ -368,8 +368,14 @@ pub fn parse_date(text: &str) -> Option<i64> {
             if end == start {
                 return None;
             }
-            let first3: String = text.get(start..end.min(start + 3))?.to_string();
-            fraction_ms = format!("{first3:0<3}").parse::<i64>().ok()?;
+            // Milliseconds from the first three digits; finer digits are dropped.
+            for k in 0..3 {
+                let digit = match b.get(start + k) {
+                    Some(d) if start + k < end => i64::from(d - b'0'),
+                    _ => 0,
+                };
+                fraction_ms = fraction_ms * 10 + digit;
+            }
             i = end;
         }
     }
