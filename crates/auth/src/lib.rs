@@ -37,6 +37,13 @@
 //!    the window (`SignatureNonceUsed`). This comes after the signature so
 //!    that unauthenticated requests cannot fill the bounded cache.
 //!
+//! # Sealed tokens
+//!
+//! [`sealed`] holds the other half of the crate's job: values the server
+//! hands out and must later trust without a lookup (STS security tokens,
+//! registry bearer tokens) are sealed with XChaCha20-Poly1305 under a
+//! [`KeyRing`] of rotating keys, bound to their purpose.
+//!
 //! Everything here is pure: no I/O, no clock reads except
 //! [`Timestamp::now`] for callers that want it, no async. Secrets travel as
 //! [`Secret`], whose `Debug` output is redacted.
@@ -45,6 +52,7 @@ mod encode;
 mod mac;
 mod message;
 mod nonce;
+pub mod sealed;
 mod secret;
 mod time;
 pub mod v1;
@@ -56,6 +64,7 @@ pub use message::{
     INCOMPLETE_SIGNATURE_PREFIX, SIGNATURE_DOES_NOT_MATCH, SIGNATURE_MISMATCH_PREFIX,
 };
 pub use nonce::{NonceCache, NonceError, MAX_NONCE_LEN};
+pub use sealed::{KeyRing, SealError, SealingKey};
 pub use secret::Secret;
 pub use time::{check_skew, SkewError, Timestamp, TimestampError, MAX_CLOCK_SKEW};
 
