@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests need, from the package registries:
+#   e2e/.venv               Python venv with the pinned SDKs of requirements.txt
+#   e2e/node/node_modules   the pinned npm packages of node/package-lock.json
+# Idempotent: a second run only compares two checksums and returns.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+start=$(date +%s)
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "e2e/setup.sh: $1 not found ($2)" >&2; exit 2; }; }
+need "$PYTHON" "Python 3.9+ with venv is required"
+need node "Node.js 18+ is required for the pop-core client"
+need npm "npm is required to install the Node SDKs"
+
+# --- Python -------------------------------------------------------------------
+py_want=$( { sha256sum requirements.txt; "$PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)
+py_stamp=.venv/.e2e-installed
+if [ -x .venv/bin/python ] && .venv/bin/python -c 'import sys' 2>/dev/null \
+   && [ "$(cat "$py_stamp" 2>/dev/null)" = "$py_want" ]; then
+  echo "e2e/setup.sh: Python SDKs up to date (.venv)"
+else
+  echo "e2e/setup.sh: installing Python SDKs into e2e/.venv"
+  rm -rf .venv
+  "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install --disable-pip-version-check --no-input -q -r requirements.txt
+  echo "$py_want" > "$py_stamp"
+fi
+
+# --- Node.js ------------------------------------------------------------------
+node_want=$( { sha256sum node/package.json node/package-lock.json; node --version; } | sha256sum | cut -d' ' -f1)
+node_stamp=node/node_modules/.e2e-installed
+if [ "$(cat "$node_stamp" 2>/dev/null)" = "$node_want" ]; then
+  echo "e2e/setup.sh: Node SDKs up to date (node/node_modules)"
+else
+  echo "e2e/setup.sh: installing Node SDKs into e2e/node/node_modules"
+  # --ignore-scripts: the only install script (@alicloud/openapi-core's
+  # select-version) installs an old TypeScript for Node 10/12 and does nothing
+  # on Node 18+.
+  (cd node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "$node_want" > "$node_stamp"
+fi
+
+echo "e2e/setup.sh: ready in $(( $(date +%s) - start ))s"
