@@ -119,16 +119,17 @@ fn canonicalise_role(arn: &mut Arn) {
     if arn.service == "ram" {
         if let Some(rest) = arn.resource.strip_prefix("role/") {
             // Only the role name folds; a session name after it keeps its case.
-            let (name, session) = rest.split_once('/').unwrap_or((rest, ""));
-            let mut canonical = format!("role/{}", name.to_ascii_lowercase());
-            if !session.is_empty() || rest.contains('/') {
-                canonical.push('/');
-                canonical.push_str(session);
-            }
-            arn.resource = canonical;
+            arn.resource = match rest.split_once('/') {
+                Some((name, session)) => format!("role/{}/{session}", name.to_ascii_lowercase()),
+                None => format!("role/{}", rest.to_ascii_lowercase()),
+            };
         } else if let Some(rest) = arn.resource.strip_prefix("assumed-role/") {
-            let (name, session) = rest.split_once('/').unwrap_or((rest, ""));
-            arn.resource = format!("assumed-role/{}/{}", name.to_ascii_lowercase(), session);
+            arn.resource = match rest.split_once('/') {
+                Some((name, session)) => {
+                    format!("assumed-role/{}/{session}", name.to_ascii_lowercase())
+                }
+                None => format!("assumed-role/{}", rest.to_ascii_lowercase()),
+            };
         }
     }
 }

@@ -212,7 +212,7 @@ pub fn compile_operand(operator: Operator, text: &str) -> Result<Operand, String
             Ok(Operand::Like(Pattern::new(text, Case::Sensitive)))
         }
         Operator::StringEqualsIgnoreCase | Operator::StringNotEqualsIgnoreCase => {
-            Ok(Operand::Text(text.to_lowercase()))
+            Ok(Operand::Text(fold_case(text).collect()))
         }
         _ => match operator.family() {
             Family::String => Ok(Operand::Text(text.to_string())),
@@ -286,16 +286,23 @@ fn positive_match(operator: Operator, operand: &Operand, value: &str) -> bool {
     }
 }
 
-/// Unicode-aware case-insensitive equality that does not allocate for the
-/// common ASCII case. `folded` is already lower-cased.
+/// Case folding for the `…IgnoreCase` operators: each character lowered on
+/// its own, with the final sigma `ς` read as `σ`, so that "ΑΣ", "ας" and
+/// "ασ" are all equal. (`str::to_lowercase` picks `ς` or `σ` by position in
+/// the word, which would make equality depend on context.)
+fn fold_case(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+}
+
+/// Case-insensitive equality that does not allocate. `folded` went through
+/// [`fold_case`] when the policy was compiled.
 fn eq_ignore_case(folded: &str, value: &str) -> bool {
     if value.is_ascii() && folded.is_ascii() {
         folded.eq_ignore_ascii_case(value)
     } else {
-        value
-            .chars()
-            .flat_map(char::to_lowercase)
-            .eq(folded.chars())
+        fold_case(value).eq(folded.chars())
     }
 }
 
@@ -588,6 +595,9 @@ mod tests {
         assert!(!holds(StringNotEquals, &["a", "b"], "a"));
         assert!(holds(StringEqualsIgnoreCase, &["Dev"], "dEV"));
         assert!(holds(StringEqualsIgnoreCase, &["ÉTÉ"], "été"));
+        assert!(holds(StringEqualsIgnoreCase, &["ΑΣ"], "ας"));
+        assert!(holds(StringEqualsIgnoreCase, &["ασ"], "ΑΣ"));
+        assert!(holds(StringEqualsIgnoreCase, &["éΣ"], "Éς"));
         assert!(!holds(StringNotEqualsIgnoreCase, &["Dev"], "DEV"));
         assert!(holds(StringLike, &["vpc-*"], "vpc-123"));
         assert!(holds(StringLike, &["a?c"], "abc"));

@@ -61,8 +61,14 @@ impl PatternList {
         self.patterns.iter().any(|p| p.matches(value)) != self.negated
     }
 
+    /// For a request that names several resources (a resource and what
+    /// encloses it): `Resource` holds when any of them is listed;
+    /// `NotResource` is its exact complement, holding only when none is.
     pub fn matches_any(&self, values: &[&str]) -> bool {
-        values.iter().any(|v| self.matches(v))
+        let listed = values
+            .iter()
+            .any(|v| self.patterns.iter().any(|p| p.matches(v)));
+        listed != self.negated
     }
 }
 

@@ -29,18 +29,16 @@
 //! therefore off: with a fixed seed a regressions file would replay nothing
 //! new and would only be one more file to commit.
 //!
-//! Engine issues found by this file (see the `issue_*` tests at the end,
-//! ignored until fixed); the generators stay away from them so that every
-//! other case keeps running:
-//! - issue 1: `StringEqualsIgnoreCase` folds the policy value with
-//!   `str::to_lowercase` and the request value char by char; they disagree
-//!   on a word-final capital sigma, so "ΑΣ" does not equal itself;
-//! - issue 2: canonicalising `acs:ram:*:*:assumed-role/NAME*` (no `/` after
-//!   the name) appends a `/`, so the pattern no longer matches any session;
-//! - issue 3: with enclosing resources (a repository pull also names its
-//!   instance) `NotResource` matches when any one resource is outside the
-//!   list, so `NotResource: instance/i1` is not the complement of
-//!   `Resource: instance/i1`.
+//! Engine bugs this file found, now fixed and kept as regression tests
+//! (the `issue_*` tests at the end):
+//! - issue 1: `StringEqualsIgnoreCase` folded the policy value with
+//!   `str::to_lowercase` and the request value char by char; they disagreed
+//!   on a word-final capital sigma, so "ΑΣ" did not equal itself;
+//! - issue 2: canonicalising `acs:ram:*:*:assumed-role/NAME*` appended a
+//!   `/`, so an Allow or a Deny on `assumed-role/*` applied to nothing;
+//! - issue 3: with enclosing resources `NotResource` matched when any one
+//!   resource was outside the list instead of being the complement of
+//!   `Resource`.
 
 // Tests may fail loudly: unwrap, panic and indexing are how they say so.
 #![allow(
@@ -363,7 +361,17 @@ fn compares(op: &Op, operand: &Operand, reading: &Reading) -> bool {
     match (operand, reading) {
         (Operand::Text(t), Reading::Text(v)) => match op.compare {
             Compare::Equal => t == v,
-            Compare::EqualIgnoringCase => t.to_lowercase() == v.to_lowercase(),
+            // Each character lowered on its own, final sigma read as sigma:
+            // the documented meaning of "equal ignoring case".
+            Compare::EqualIgnoringCase => {
+                let fold = |s: &str| -> String {
+                    s.chars()
+                        .flat_map(char::to_lowercase)
+                        .map(|c| if c == 'ς' { 'σ' } else { c })
+                        .collect()
+                };
+                fold(t) == fold(v)
+            }
             Compare::Like => like(t, v),
             _ => unreachable!("string operators do not order"),
         },
@@ -774,17 +782,6 @@ fn action_pattern() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Issue 2: the engine rewrites `acs:ram:…:assumed-role/NAME` (no `/` after
-/// the name) to `…/NAME/`; the generator does not write such patterns.
-fn near_issue_2(pattern: &str) -> bool {
-    let parts: Vec<&str> = pattern.splitn(5, ':').collect();
-    parts.len() == 5
-        && parts[1] == "ram"
-        && parts[4]
-            .strip_prefix("assumed-role/")
-            .is_some_and(|rest| !rest.contains('/'))
-}
-
 fn resource_pattern() -> impl Strategy<Value = String> {
     prop_oneof![
         1 => Just("*".to_string()),
@@ -793,9 +790,6 @@ fn resource_pattern() -> impl Strategy<Value = String> {
             apply_edits(r, &e, "acs:".len(), relative_id)
         }),
     ]
-    .prop_filter("issue 2 (assumed-role canonicalisation)", |p| {
-        !near_issue_2(p)
-    })
 }
 
 fn names(pattern: impl Strategy<Value = String>) -> impl Strategy<Value = Names> {
@@ -811,8 +805,9 @@ fn names(pattern: impl Strategy<Value = String>) -> impl Strategy<Value = Names>
         })
 }
 
-/// Request text for string keys. No capital sigma (issue 1).
-const TEXT: &str = "[abAB1éÉßẞ*?]{0,3}";
+/// Request text for string keys, with letters whose case folding is
+/// special (ß, ẞ, a final Σ).
+const TEXT: &str = "[abAB1éÉßẞΣσς*?]{0,3}";
 
 fn text_operand() -> impl Strategy<Value = (Operand, String)> {
     (TEXT, any::<bool>()).prop_map(|(t, as_number)| {
@@ -1071,17 +1066,6 @@ fn engine_decide(layers: &[&PolicySet], req: &Req, resources: &[String]) -> Outc
     decide(layers, &request).outcome
 }
 
-/// The resources a request may carry for this case: issue 3 makes
-/// `NotResource` disagree with the reference when enclosing resources are
-/// present, so such cases send the resource alone.
-fn resources_for<'r>(case: &Case, req: &'r Req) -> &'r [String] {
-    if case.uses_not_resource() {
-        &req.resources[..1]
-    } else {
-        &req.resources
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Properties
 // ---------------------------------------------------------------------------
@@ -1235,7 +1219,7 @@ proptest! {
         let sets: Vec<&PolicySet> = compiled.layers.iter().collect();
         let layers = case.layers();
         for req in &requests {
-            let resources = resources_for(&case, req);
+            let resources = &req.resources;
             let expected = reference_decide(&layers, req, resources);
             let got = engine_decide(&sets, req, resources);
             prop_assert_eq!(
@@ -1248,7 +1232,9 @@ proptest! {
             let names: Vec<&str> = resources.iter().map(String::as_str).collect();
             let request = Request { action: &req.action, resources: &names, context: &context };
             let explanation = explain(&sets, &request);
-            let statements = layers.iter().flat_map(|l| l.iter()).flat_map(|d| &d.statements);
+            let statements: Vec<&Statement> =
+                layers.iter().flat_map(|l| l.iter()).flat_map(|d| &d.statements).collect();
+            prop_assert_eq!(explanation.statements.len(), statements.len());
             for (trace, s) in explanation.statements.iter().zip(statements) {
                 prop_assert_eq!(
                     trace.matched, statement_matches(s, req, resources),
@@ -1565,7 +1551,7 @@ fn the_generators_reach_every_outcome() {
         let (case, requests) = strategy.new_tree(&mut runner).unwrap().current();
         let layers = case.layers();
         for req in &requests {
-            let outcome = reference_decide(&layers, req, resources_for(&case, req));
+            let outcome = reference_decide(&layers, req, &req.resources);
             let slot = match outcome {
                 Outcome::Allow => 0,
                 Outcome::ExplicitDeny => 1,
@@ -1577,7 +1563,7 @@ fn the_generators_reach_every_outcome() {
                 .flat_map(|l| l.iter())
                 .flat_map(|d| &d.statements)
                 .any(|s| {
-                    !s.conditions.is_empty() && statement_matches(s, req, resources_for(&case, req))
+                    !s.conditions.is_empty() && statement_matches(s, req, &req.resources)
                 });
             with_conditions += usize::from(conditional);
         }
@@ -1616,7 +1602,6 @@ fn decide_one(text: &str, action: &str, resources: &[&str], context: &Context) -
 }
 
 #[test]
-#[ignore = "engine issue 1: StringEqualsIgnoreCase folds the two sides differently"]
 fn issue_1_a_final_capital_sigma_equals_itself_ignoring_case() {
     let text = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEqualsIgnoreCase":{"acs:SourceVpc":"ΑΣ"}}}]}"#;
     let context = Context::new().with("acs:SourceVpc", "ΑΣ");
@@ -1627,40 +1612,51 @@ fn issue_1_a_final_capital_sigma_equals_itself_ignoring_case() {
 }
 
 #[test]
-#[ignore = "engine issue 2: an assumed-role pattern without a session part gains a '/'"]
 fn issue_2_assumed_role_star_matches_sessions() {
-    let text = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:*","Resource":"acs:ram:*:123:assumed-role/*"}]}"#;
+    let session = ["acs:ram::123:assumed-role/admin/s1"];
+    let allow = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:*","Resource":"acs:ram:*:123:assumed-role/*"}]}"#;
     assert_eq!(
-        decide_one(
-            text,
-            "sts:AssumeRole",
-            &["acs:ram::123:assumed-role/admin/s1"],
-            &Context::new()
-        ),
+        decide_one(allow, "sts:AssumeRole", &session, &Context::new()),
         Outcome::Allow
+    );
+    // Worse: a Deny written this way silently denies nothing.
+    let deny = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"acs:ram:*:*:assumed-role/*"}]}"#;
+    assert_eq!(
+        decide_one(deny, "sts:AssumeRole", &session, &Context::new()),
+        Outcome::ExplicitDeny
     );
 }
 
 #[test]
-#[ignore = "engine issue 3: NotResource is not the complement of Resource with enclosing resources"]
 fn issue_3_not_resource_is_the_complement_of_resource() {
-    let resources = [
+    let in_i2 = [
+        "acs:cr:cn-hangzhou:123:repository/i2/ns/app",
+        "acs:cr:cn-hangzhou:123:instance/i2",
+    ];
+    // An instance-scoped statement covers the instance's repositories ...
+    let deny_i2 = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"cr:*","Resource":"*"},{"Effect":"Deny","Action":"cr:*","Resource":"acs:cr:*:*:instance/i2"}]}"#;
+    assert_eq!(
+        decide_one(deny_i2, "cr:PullRepository", &in_i2, &Context::new()),
+        Outcome::ExplicitDeny
+    );
+    // ... so "everything but instance i2" must not cover them: today it
+    // allows pulls from i2.
+    let all_but_i2 = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"cr:*","NotResource":"acs:cr:*:*:instance/i2"}]}"#;
+    assert_eq!(
+        decide_one(all_but_i2, "cr:PullRepository", &in_i2, &Context::new()),
+        Outcome::ImplicitDeny
+    );
+    // And "deny everything outside i1" must leave i1's pulls alone.
+    let in_i1 = [
         "acs:cr:cn-hangzhou:123:repository/i1/ns/app",
         "acs:cr:cn-hangzhou:123:instance/i1",
     ];
-    let allow = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"cr:*","Resource":"acs:cr:*:*:instance/i1"}]}"#;
-    assert_eq!(
-        decide_one(allow, "cr:PullRepository", &resources, &Context::new()),
-        Outcome::Allow,
-        "the instance-scoped Allow covers its repositories"
-    );
-    // "Deny everything outside instance i1" must then leave i1's pulls alone.
-    let deny_outside = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"cr:*","Resource":"*"},{"Effect":"Deny","Action":"cr:*","NotResource":"acs:cr:*:*:instance/i1"}]}"#;
+    let deny_outside_i1 = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"cr:*","Resource":"*"},{"Effect":"Deny","Action":"cr:*","NotResource":"acs:cr:*:*:instance/i1"}]}"#;
     assert_eq!(
         decide_one(
-            deny_outside,
+            deny_outside_i1,
             "cr:PullRepository",
-            &resources,
+            &in_i1,
             &Context::new()
         ),
         Outcome::Allow
