@@ -114,14 +114,6 @@ impl Case {
         }
         layers
     }
-
-    fn uses_not_resource(&self) -> bool {
-        self.layers()
-            .iter()
-            .flat_map(|l| l.iter())
-            .flat_map(|d| &d.statements)
-            .any(|s| s.resource.not)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1562,9 +1554,7 @@ fn the_generators_reach_every_outcome() {
                 .iter()
                 .flat_map(|l| l.iter())
                 .flat_map(|d| &d.statements)
-                .any(|s| {
-                    !s.conditions.is_empty() && statement_matches(s, req, &req.resources)
-                });
+                .any(|s| !s.conditions.is_empty() && statement_matches(s, req, &req.resources));
             with_conditions += usize::from(conditional);
         }
     }

@@ -1,0 +1,134 @@
+//! `rampart account create`: a new account and its root AccessKey, written
+//! straight to the store. Works whether or not a server is running on the
+//! same store (SQLite in WAL mode takes a second writer; PostgreSQL does
+//! anyway), and the running server sees the account on its next request.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::serve::{describe_store_error, open_store};
+use super::settings::{Flags, MasterKeySource, Settings};
+use super::{AccountCreateArgs, Output};
+
+/// Exit status for a command line that cannot be carried out.
+const USAGE: u8 = 2;
+
+/// The master key for an admin verb. Unlike `serve`, a missing key file is
+/// made only when the store is the data folder's own SQLite file (a fresh
+/// setup): minting a key for some other store would seal the new secret
+/// with a key its server does not have.
+fn admin_master_key(settings: &Settings, store_given: bool) -> Result<[u8; 32], String> {
+    if let MasterKeySource::File(path) = &settings.master_key {
+        if !path.is_file() && store_given {
+            return Err(format!(
+                "no master key at {}: the secret must be sealed with the server's key; give it in \
+                 RAMPART_MASTER_KEY (hex) or the config file's master_key, or name the server's data \
+                 folder with --data-dir",
+                path.display()
+            ));
+        }
+    }
+    if !store_given {
+        // The store is the data folder's own SQLite file.
+        settings.ensure_data_dir()?;
+    }
+    settings.master_key()
+}
+
+async fn create(
+    settings: &Settings,
+    store_given: bool,
+    alias: Option<&str>,
+) -> Result<iam::NewAccount, String> {
+    let key = admin_master_key(settings, store_given)?;
+    let store = open_store(settings, key).await?;
+    let result = async {
+        let new = store.create_account().await?;
+        if let Some(alias) = alias {
+            // TODO(iam): create the account and set its alias in one
+            // transaction (e.g. `create_account(alias: Option<&str>)`);
+            // until then a malformed or taken alias leaves an account
+            // without an alias, and the error below says so.
+            if let Err(e) = store
+                .set_account_alias(&new.account.account_id, alias)
+                .await
+            {
+                return Ok::<_, iam::IamError>((new, Some(e)));
+            }
+        }
+        Ok((new, None))
+    }
+    .await;
+    store.close().await;
+    match result {
+        Ok((new, None)) => Ok(new),
+        Ok((new, Some(e))) => Err(format!(
+            "account {} was created, but its alias was refused: {} ({})",
+            new.account.account_id,
+            e.message(),
+            e.code()
+        )),
+        Err(e) => Err(describe_store_error(&settings.store, &e)),
+    }
+}
+
+pub fn run(args: &AccountCreateArgs) -> ExitCode {
+    super::serve::init_logging_quiet();
+    let flags = Flags {
+        data_dir: args.data_dir.clone(),
+        store: args.store.clone(),
+        config: args.config.clone(),
+        ..Flags::default()
+    };
+    let settings = match Settings::from_process(&flags) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("rampart account create: {e}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rampart account create: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let store_given = settings.store_is_elsewhere();
+    let new = match runtime.block_on(create(&settings, store_given, args.alias.as_deref())) {
+        Ok(new) => new,
+        Err(e) => {
+            eprintln!("rampart account create: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let key = &new.root_access_key;
+    match args.output {
+        Output::Json => {
+            let mut record = json!({
+                "AccountId": new.account.account_id,
+                "AccessKeyId": key.access_key_id,
+                "AccessKeySecret": key.secret.expose(),
+            });
+            if let (Some(alias), Some(object)) = (&args.alias, record.as_object_mut()) {
+                object.insert("AccountAlias".into(), json!(alias));
+            }
+            println!("{record}");
+        }
+        Output::Text => {
+            println!("AccountId        {}", new.account.account_id);
+            if let Some(alias) = &args.alias {
+                println!("AccountAlias     {alias}");
+            }
+            println!("AccessKeyId      {}", key.access_key_id);
+            println!("AccessKeySecret  {}", key.secret.expose());
+            println!();
+            println!("The secret is shown this once; keep it.");
+        }
+    }
+    ExitCode::SUCCESS
+}

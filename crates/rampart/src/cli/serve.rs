@@ -1,0 +1,367 @@
+//! `rampart serve`: the RAM API on one port, until SIGTERM or SIGINT.
+//!
+//! Start-up, in order: settings (flags > `RAMPART_*` > config file >
+//! defaults, see `settings.rs`), the data folder and master key, the store
+//! (schema brought up to date), the listener, the first account when the
+//! store has none (printed once, and written to
+//! `DATA_DIR/first-account.json`, mode 0600), then serving. `/healthz`
+//! answers once all of that is done.
+//!
+//! Shutdown: on SIGTERM or SIGINT the listener closes, requests in flight
+//! finish, the store's pool closes, and the process exits 0.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+use super::settings::{write_private_file, Flags, MasterKeySource, Settings};
+use super::ServeArgs;
+
+/// How long requests in flight may take to finish after SIGTERM/SIGINT.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The file the first account's root key is written to, in the data folder.
+pub const FIRST_ACCOUNT_FILE: &str = "first-account.json";
+
+/// The keyring for a master key, named by a fingerprint of the key: nodes
+/// sharing one key agree on its name, and a store opened with another key
+/// says which key sealed its secrets.
+pub fn keyring(key: [u8; 32]) -> iam::Keyring {
+    let digest = Sha256::new()
+        .chain_update(b"rampart master key id\0")
+        .chain_update(key)
+        .finalize();
+    let id = format!("k-{}", hex::encode(digest.get(..6).unwrap_or_default()));
+    iam::Keyring::new(id, iam::MasterKey::from_bytes(key))
+}
+
+/// The store URL handed to the store: a SQLite URL without `mode=` gets
+/// `mode=rwc`, so the database file is created on first start.
+pub fn store_url(url: &str) -> String {
+    if url.starts_with("sqlite:") && !url.contains("mode=") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}mode=rwc")
+    } else {
+        url.to_owned()
+    }
+}
+
+/// Opens the store named by the settings.
+pub async fn open_store(settings: &Settings, key: [u8; 32]) -> Result<iam::Store, String> {
+    iam::Store::open(&store_url(&settings.store), keyring(key))
+        .await
+        .map_err(|e| describe_store_error(&settings.store, &e))
+}
+
+/// A store error for a person: the code and message, plus the source of
+/// an internal error (which the HTTP layer never shows, but an operator
+/// starting the server must see).
+pub fn describe_store_error(url: &str, err: &iam::IamError) -> String {
+    let mut text = format!("store {url}: {}", err.message());
+    if let iam::IamError::Internal { context, source } = err {
+        text.push_str(&format!(" ({context}"));
+        if let Some(source) = source {
+            text.push_str(&format!(": {source}"));
+        }
+        text.push(')');
+    }
+    text
+}
+
+/// The address SDKs should be pointed at: the bound address, with an
+/// unspecified IP (`0.0.0.0`, `::`) replaced by loopback.
+fn client_endpoint(bound: SocketAddr) -> String {
+    let ip = if bound.ip().is_unspecified() {
+        match bound {
+            SocketAddr::V4(_) => std::net::IpAddr::from([127, 0, 0, 1]),
+            SocketAddr::V6(_) => std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        }
+    } else {
+        bound.ip()
+    };
+    SocketAddr::new(ip, bound.port()).to_string()
+}
+
+/// How to use the first account, for stdout.
+fn first_account_text(new: &iam::NewAccount, endpoint: &str, file: &Path) -> String {
+    let id = &new.root_access_key.access_key_id;
+    let secret = new.root_access_key.secret.expose();
+    let account = &new.account.account_id;
+    format!(
+        "\
+rampart: created the first account. Its root AccessKey is shown this once
+(a copy is in {file}, readable by you only).
+
+  AccountId        {account}
+  AccessKeyId      {id}
+  AccessKeySecret  {secret}
+
+Point the Alibaba Cloud SDKs at http://{endpoint}:
+
+  export ALIBABA_CLOUD_ACCESS_KEY_ID={id}
+  export ALIBABA_CLOUD_ACCESS_KEY_SECRET={secret}
+
+  Tea SDKs (Python alibabacloud_*, Node @alicloud/*):
+    Config(access_key_id=..., access_key_secret=..., endpoint='{endpoint}', protocol='http')
+  Classic Python SDK (aliyun-python-sdk-core):
+    request.set_endpoint('{endpoint}'); request.set_protocol_type('http')
+  Node @alicloud/pop-core:
+    new RPCClient({{accessKeyId, accessKeySecret, endpoint: 'http://{endpoint}', apiVersion: '2015-05-01'}})
+",
+        file = file.display()
+    )
+}
+
+/// Creates the first account when the store has none: prints it once and
+/// writes `first-account.json`. Another node (or an earlier start) having
+/// created an account is the normal case, and does nothing.
+async fn ensure_first_account(
+    store: &iam::Store,
+    settings: &Settings,
+    endpoint: &str,
+) -> Result<(), String> {
+    if store_has_accounts(&settings.store).await? {
+        return Ok(());
+    }
+    let new = store
+        .create_account()
+        .await
+        .map_err(|e| describe_store_error(&settings.store, &e))?;
+    let file = settings.data_dir.join(FIRST_ACCOUNT_FILE);
+    let record = json!({
+        "AccountId": new.account.account_id,
+        "AccessKeyId": new.root_access_key.access_key_id,
+        "AccessKeySecret": new.root_access_key.secret.expose(),
+        "Endpoint": endpoint,
+        "Protocol": "http",
+        "CreateDate": new.account.create_date.to_string(),
+    });
+    let mut text = serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?;
+    text.push('\n');
+    // A stale file from an earlier store would be misleading: replace it.
+    let _ = std::fs::remove_file(&file);
+    write_private_file(&file, text.as_bytes())?;
+    println!("{}", first_account_text(&new, endpoint, &file));
+    Ok(())
+}
+
+/// Whether the store holds any account.
+///
+/// TODO(iam): the store has no way to ask this (no account listing or
+/// count); replace this with such a method when it exists. Until then one
+/// read-only query on the `accounts` table of iam's schema, over its own
+/// short-lived connection, so that the first-start rule is right for both
+/// engines (a marker file in the data folder would be wrong when several
+/// nodes share one PostgreSQL, or after `rampart account create`).
+async fn store_has_accounts(url: &str) -> Result<bool, String> {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let failed = |e: sqlx::Error| format!("store {url}: cannot count accounts: {e}");
+    let mut connection = sqlx::AnyConnection::connect(&store_url(url))
+        .await
+        .map_err(failed)?;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&mut connection)
+        .await
+        .map_err(failed)?;
+    let _ = connection.close().await;
+    Ok(count > 0)
+}
+
+/// Completes on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+async fn serve(settings: Settings, started: Instant) -> Result<(), String> {
+    settings.ensure_data_dir()?;
+    let key = settings.master_key()?;
+    let store = open_store(&settings, key).await?;
+
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let endpoint = client_endpoint(bound);
+
+    ensure_first_account(&store, &settings, &endpoint).await?;
+
+    if let Some(address) = &settings.registry_listen {
+        tracing::warn!(
+            registry_listen = %address,
+            "the container registry arrives in a later release of rampart; nothing listens on this address yet"
+        );
+    }
+
+    let state = Arc::new(server::AppState::new(
+        store.clone(),
+        server::Config::default(),
+    ));
+    tracing::info!(
+        listen = %bound,
+        data_dir = %settings.data_dir.display(),
+        config = %settings.config_file.as_ref().map_or_else(|| "-".to_owned(), |p| p.display().to_string()),
+        master_key = match settings.master_key { MasterKeySource::Given(_) => "given", MasterKeySource::File(_) => "file" },
+        startup_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "rampart is serving the RAM API"
+    );
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = Arc::clone(&stopping);
+    let serving = server::serve(listener, state, async move {
+        shutdown_signal().await;
+        signalled.notify_one();
+    });
+    let served = tokio::select! {
+        served = serving => served,
+        () = async {
+            stopping.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!(grace_s = SHUTDOWN_GRACE.as_secs(), "requests still in flight after the grace period; stopping anyway");
+            Ok(())
+        }
+    };
+    store.close().await;
+    served.map_err(|e| format!("serving on {bound}: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Sets up logging: `RAMPART_LOG` (`error`, `warn`, `info`, `debug`,
+/// `trace`; `info` by default) to stderr, as text, or as JSON lines when
+/// `RAMPART_LOG_FORMAT=json`.
+pub fn init_logging() {
+    init_logging_at(tracing::Level::INFO);
+}
+
+/// Logging for the admin verbs: warnings and errors unless `RAMPART_LOG`
+/// says otherwise, so their stdout stays what scripts read.
+pub fn init_logging_quiet() {
+    init_logging_at(tracing::Level::WARN);
+}
+
+fn init_logging_at(default: tracing::Level) {
+    let level = std::env::var("RAMPART_LOG")
+        .ok()
+        .and_then(|v| v.parse::<tracing::Level>().ok())
+        .unwrap_or(default);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(true);
+    let json = std::env::var("RAMPART_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+pub fn run(args: &ServeArgs) -> ExitCode {
+    let started = Instant::now();
+    init_logging();
+    let flags = Flags {
+        data_dir: args.data_dir.clone(),
+        listen: args.listen.clone(),
+        registry_listen: args.registry_listen.clone(),
+        store: args.store.clone(),
+        config: args.config.clone(),
+    };
+    let settings = match Settings::from_process(&flags) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("rampart serve: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rampart serve: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(settings, started)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rampart serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        assert_eq!(
+            store_url("sqlite://d/rampart.db"),
+            "sqlite://d/rampart.db?mode=rwc"
+        );
+        assert_eq!(
+            store_url("sqlite://d/r.db?cache=shared"),
+            "sqlite://d/r.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(
+            store_url("sqlite://d/r.db?mode=ro"),
+            "sqlite://d/r.db?mode=ro"
+        );
+        assert_eq!(store_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn endpoints_are_reachable_addresses() {
+        assert_eq!(
+            client_endpoint("0.0.0.0:8080".parse().unwrap()),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(client_endpoint("[::]:81".parse().unwrap()), "[::1]:81");
+        assert_eq!(
+            client_endpoint("10.0.0.5:80".parse().unwrap()),
+            "10.0.0.5:80"
+        );
+    }
+
+    #[test]
+    fn key_ids_are_stable_fingerprints() {
+        let a = keyring([1; 32]);
+        let b = keyring([1; 32]);
+        let c = keyring([2; 32]);
+        assert_eq!(a.active_id(), b.active_id());
+        assert_ne!(a.active_id(), c.active_id());
+        assert!(a.active_id().starts_with("k-"));
+    }
+}

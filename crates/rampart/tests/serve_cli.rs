@@ -1,0 +1,390 @@
+//! `rampart serve` and `rampart account create`, driven through the built
+//! binary as an operator drives them: a free port, a fresh data folder,
+//! `/healthz`, the first account's file, a signed call, SIGTERM.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use auth::{percent_encode, v1, Secret, Timestamp};
+use serde_json::Value;
+
+/// A scratch folder removed when dropped.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let path = std::env::temp_dir().join(format!("rampart-serve-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Dir(path)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `rampart serve` child, killed if the test fails before stopping it.
+struct Server {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl Server {
+    fn start(data_dir: &Path, port: u16) -> Server {
+        let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["serve", "--data-dir"])
+            .arg(data_dir)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("RAMPART_DATA_DIR")
+            .env_remove("RAMPART_LISTEN")
+            .env_remove("RAMPART_STORE")
+            .env_remove("RAMPART_MASTER_KEY")
+            .env("RAMPART_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut server = Server {
+            child: Some(child),
+            port,
+        };
+        server.wait_until_healthy();
+        server
+    }
+
+    fn wait_until_healthy(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some((200, body)) = http(self.port, "GET", "/healthz", "", &[]) {
+                assert_eq!(body, "ok");
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("rampart serve exited early: {status}");
+            }
+            assert!(Instant::now() < deadline, "no /healthz within 20 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM and waits; returns the exit output.
+    fn terminate(mut self) -> Output {
+        let child = self.child.take().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection; `None` when nothing
+/// listens yet.
+fn http(
+    port: u16,
+    method: &str,
+    target: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+/// A V1-signed GET of a RAM action, as aliyun-python-sdk-core sends it.
+fn ram_call(
+    port: u16,
+    key_id: &str,
+    secret: &str,
+    action: &str,
+    params: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut all: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    for (k, v) in [
+        ("Action", action),
+        ("Version", "2015-05-01"),
+        ("Format", "JSON"),
+        ("AccessKeyId", key_id),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("SignatureNonce", &nonce),
+        ("Timestamp", &Timestamp::now().to_iso8601()),
+    ] {
+        all.push((k.to_owned(), v.to_owned()));
+    }
+    let signature = v1::sign_params("GET", &all, &Secret::new(secret));
+    all.push(("Signature".to_owned(), signature));
+    let query: Vec<String> = all
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect();
+    let (status, body) = http(port, "GET", &format!("/?{}", query.join("&")), "", &[]).unwrap();
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+fn read_first_account(data_dir: &Path) -> Value {
+    let path = data_dir.join("first-account.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "first-account.json must be owner-only");
+    }
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn serve_first_start_signed_call_sigterm_and_restart() {
+    let dir = Dir::new("lifecycle");
+    let data = dir.0.join("data");
+
+    // First start: the first account is made, printed once and written.
+    let port = free_port();
+    let server = Server::start(&data, port);
+    let first = read_first_account(&data);
+    let account = first["AccountId"].as_str().unwrap().to_owned();
+    let key_id = first["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret = first["AccessKeySecret"].as_str().unwrap().to_owned();
+    assert_eq!(account.len(), 16);
+    assert!(account.bytes().all(|b| b.is_ascii_digit()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let key_mode = std::fs::metadata(data.join("keys/master.key"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(key_mode, 0o600);
+        let folder_mode = std::fs::metadata(data.join("keys"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(folder_mode, 0o700);
+    }
+
+    let (status, body) = ram_call(
+        port,
+        &key_id,
+        &secret,
+        "CreateUser",
+        &[("UserName", "alice")],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["User"]["UserName"], "alice");
+    let (status, body) = ram_call(port, &key_id, "wrong", "ListUsers", &[]);
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (400, Some("SignatureDoesNotMatch"))
+    );
+
+    let output = server.terminate();
+    assert!(
+        output.status.success(),
+        "exit status after SIGTERM: {:?}",
+        output.status
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains(&secret),
+        "the first start prints the key: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("ALIBABA_CLOUD_ACCESS_KEY_ID={key_id}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("endpoint='127.0.0.1:{port}'")),
+        "{stdout}"
+    );
+
+    // Second start: same data, nothing printed, the key and user are still there.
+    let port = free_port();
+    let server = Server::start(&data, port);
+    let (status, body) = ram_call(port, &key_id, &secret, "GetUser", &[("UserName", "alice")]);
+    assert_eq!(status, 200, "{body}");
+
+    // `account create` next to the running server.
+    let created = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["account", "create", "--data-dir"])
+        .arg(&data)
+        .args(["--alias", "second-company", "--output", "json"])
+        .env_remove("RAMPART_MASTER_KEY")
+        .env_remove("RAMPART_STORE")
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let new: Value = serde_json::from_slice(&created.stdout).unwrap();
+    for field in ["AccountId", "AccessKeyId", "AccessKeySecret"] {
+        assert!(
+            new[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field} in {new}"
+        );
+    }
+    assert_ne!(new["AccountId"], account.as_str());
+    let (status, body) = ram_call(
+        port,
+        new["AccessKeyId"].as_str().unwrap(),
+        new["AccessKeySecret"].as_str().unwrap(),
+        "GetAccountAlias",
+        &[],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["AccountAlias"], "second-company");
+    // The new account does not see the first one's users.
+    let (status, body) = ram_call(
+        port,
+        new["AccessKeyId"].as_str().unwrap(),
+        new["AccessKeySecret"].as_str().unwrap(),
+        "GetUser",
+        &[("UserName", "alice")],
+    );
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (404, Some("EntityNotExist.User"))
+    );
+
+    let output = server.terminate();
+    assert!(output.status.success(), "{:?}", output.status);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        !stdout.contains(&secret),
+        "a later start must not print the key again: {stdout}"
+    );
+    assert!(!stdout.contains("created the first account"), "{stdout}");
+    // The file is still the first account's.
+    assert_eq!(read_first_account(&data)["AccessKeyId"], key_id.as_str());
+}
+
+#[test]
+fn account_create_without_a_server() {
+    let dir = Dir::new("account");
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["account", "create", "--data-dir"])
+        .arg(dir.0.join("data"))
+        .args(["--output", "json"])
+        .env_remove("RAMPART_MASTER_KEY")
+        .env_remove("RAMPART_STORE")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let new: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let object = new.as_object().unwrap();
+    assert_eq!(
+        object.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["AccessKeyId", "AccessKeySecret", "AccountId"]
+    );
+    assert!(new["AccessKeyId"].as_str().unwrap().starts_with("LTAI"));
+}
+
+#[test]
+fn serve_refuses_bad_settings() {
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["serve", "--listen", "8080"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("HOST:PORT"));
+    // A store elsewhere, and no key for it: refused before anything is
+    // written, rather than sealing a secret with a key the server lacks.
+    let dir = Dir::new("nokey");
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .current_dir(&dir.0)
+        .args(["account", "create", "--output", "json", "--store"])
+        .arg(format!("sqlite://{}/elsewhere.db", dir.0.display()))
+        .env_remove("RAMPART_MASTER_KEY")
+        .env_remove("RAMPART_DATA_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("RAMPART_MASTER_KEY"));
+    assert!(!dir.0.join("elsewhere.db").exists());
+}
+
+#[test]
+fn account_create_with_a_store_and_the_server_s_key() {
+    // Several nodes on one store share the key: it comes from the
+    // environment, and `account create --store URL` needs nothing else.
+    let dir = Dir::new("sharedkey");
+    let store = format!("sqlite://{}/shared.db", dir.0.display());
+    let key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .current_dir(&dir.0)
+        .args(["account", "create", "--output", "json", "--store", &store])
+        .env("RAMPART_MASTER_KEY", key)
+        .env_remove("RAMPART_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let new: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(new["AccountId"].is_string());
+    // The data folder was not needed, and was not made.
+    assert!(!dir.0.join("rampart-data").exists());
+}

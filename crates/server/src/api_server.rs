@@ -1,0 +1,115 @@
+//! The HTTP server: state, routes, serving and graceful shutdown.
+//!
+//! Routes:
+//! * `GET /healthz` → `200 ok` (text): the process is serving.
+//! * anything else with `GET` or `POST` → the RPC endpoint
+//!   ([`crate::rpc::handle`]); the SDKs post to `/`, but any path is taken
+//!   (V3 signs the path, so a client that used another one still verifies).
+//! * other methods → `InvalidAction.NotFound` in the Alibaba shape.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use auth::NonceCache;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::Request;
+use axum::response::Response;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::rpc::router::Router;
+
+/// The default largest request body: a policy document is at most 6144
+/// characters, which percent-encoded in a pop-core form body can take up
+/// to about 74 KB (4-byte characters, 3 bytes of escape each); 128 KiB
+/// leaves room for the other parameters.
+pub const DEFAULT_BODY_LIMIT: usize = 128 * 1024;
+
+/// The default capacity of the replay memory: nonces live 15 minutes, so
+/// this allows a sustained 1,100 signed requests per second. Memory is
+/// reserved lazily by the OS; a full memory refuses requests with
+/// `ServiceUnavailable` rather than forget a live nonce.
+pub const DEFAULT_NONCE_CAPACITY: usize = 1_000_000;
+
+/// Tunables of the HTTP layer.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// How many nonces the replay memory holds.
+    pub nonce_capacity: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            body_limit: DEFAULT_BODY_LIMIT,
+            nonce_capacity: DEFAULT_NONCE_CAPACITY,
+        }
+    }
+}
+
+/// What every request shares.
+pub struct AppState {
+    /// The domain, the decision point and the audit table.
+    pub store: iam::Store,
+    /// Nonces seen within the skew window.
+    pub nonces: Mutex<NonceCache>,
+    /// The dispatch table.
+    pub router: Router,
+    /// Tunables.
+    pub config: Config,
+}
+
+impl AppState {
+    /// The state for a store, with every product's actions registered.
+    pub fn new(store: iam::Store, config: Config) -> Self {
+        let mut router = Router::new();
+        crate::ram::register(&mut router);
+        Self {
+            store,
+            nonces: Mutex::new(NonceCache::with_capacity(config.nonce_capacity)),
+            router,
+            config,
+        }
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn rpc(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request<Body>,
+) -> Response {
+    crate::rpc::handle(&state, peer, request).await
+}
+
+/// The axum application. Serve it with connection info (see [`serve`]):
+/// the peer address is the `acs:SourceIp` of every decision.
+pub fn app(state: Arc<AppState>) -> axum::Router {
+    axum::Router::new()
+        .route("/healthz", get(healthz))
+        .fallback(rpc)
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then stops
+/// accepting connections and waits for the requests in flight to finish.
+pub async fn serve<F>(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,416 @@
+//! The Alibaba OpenAPI RPC endpoint: every `GET` or `POST` that is not
+//! `/healthz` lands here.
+//!
+//! A request goes through, in order:
+//!
+//! 1. the body, read up to the limit (larger: `EntityTooLarge`, 413, after
+//!    draining what the client sends so it reads the answer rather than a
+//!    reset connection);
+//! 2. the parameters: query ∪ `application/x-www-form-urlencoded` body
+//!    ([`params`]);
+//! 3. the scheme ([`auth::detect`]), then `Action` + `Version` (V1 and
+//!    anonymous: parameters; V3: the `x-acs-action` / `x-acs-version`
+//!    headers) and the route ([`router`]): `InvalidVersion`,
+//!    `InvalidAction.NotFound`;
+//! 4. the signature checks ([`authn`]);
+//! 5. the permission checks of the action (`crate::ram::authz`), each asked
+//!    of the decision point: `NoPermission` (403) naming the action;
+//! 6. the handler;
+//! 7. one audit event, whatever happened ([`crate::audit`]).
+//!
+//! Responses are always JSON (`Format=XML` is accepted and ignored: every
+//! SDK asks for JSON).
+
+pub mod authn;
+pub mod params;
+pub mod router;
+
+use std::net::SocketAddr;
+
+use auth::{Scheme, Timestamp};
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt as _;
+
+use self::authn::{Authenticated, KeyRecord, SignedInput};
+use self::params::Params;
+use self::router::Route;
+use crate::api_server::AppState;
+use crate::audit::{AuditEvent, Outcome, Verdict};
+use crate::error::{ApiError, DEFAULT_HOST_ID};
+use crate::ram::authz::Check;
+use crate::reply::Reply;
+use crate::request_id::RequestId;
+
+/// How much of an oversized body is read (and thrown away) so that the
+/// client, still sending, sees the error instead of a reset connection.
+/// Past this the connection is closed.
+const MAX_DRAIN: usize = 16 * 1024 * 1024;
+
+/// One authenticated call, as handlers and authorizers see it.
+pub struct Call<'a> {
+    /// The store: the domain and the decision point.
+    pub store: &'a iam::Store,
+    /// Who is calling.
+    pub principal: &'a iam::Principal,
+    /// With which AccessKeyId.
+    pub access_key_id: &'a str,
+    /// The request's parameters.
+    pub params: &'a Params,
+    /// The request id.
+    pub request_id: &'a RequestId,
+    /// The action, as dispatched (`CreateUser`).
+    pub action: &'static str,
+}
+
+impl Call<'_> {
+    /// The caller's account: every RAM call acts within it.
+    pub fn account(&self) -> &str {
+        self.principal.account()
+    }
+}
+
+/// The `HostId` of an error: the `Host` the client addressed, when it is
+/// plain text, else `rampart`.
+fn host_id(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or(DEFAULT_HOST_ID)
+        .to_owned()
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Reads the body up to `limit` bytes. Over the limit, keeps reading (and
+/// discarding) up to [`MAX_DRAIN`] so the client can read the answer.
+async fn read_body(body: Body, declared: Option<usize>, limit: usize) -> Result<Vec<u8>, ApiError> {
+    if declared.is_some_and(|n| n > MAX_DRAIN) {
+        return Err(ApiError::body_too_large(limit));
+    }
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut seen: usize = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::malformed_parameters(format_args!("the body could not be read: {e}"))
+        })?;
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen > MAX_DRAIN {
+                break;
+            }
+            if seen <= limit {
+                kept.extend_from_slice(&data);
+            }
+        }
+    }
+    if seen > limit {
+        return Err(ApiError::body_too_large(limit));
+    }
+    Ok(kept)
+}
+
+/// The action and version the request names, where its scheme puts them.
+fn action_and_version<'a>(
+    scheme: Scheme,
+    headers: &'a HeaderMap,
+    params: &'a Params,
+) -> Result<(&'a str, &'a str), ApiError> {
+    match scheme {
+        Scheme::V3 => {
+            let header = |name: &str, param: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| ApiError::missing_parameter(param))
+            };
+            Ok((
+                header("x-acs-action", "Action")?,
+                header("x-acs-version", "Version")?,
+            ))
+        }
+        Scheme::V1 | Scheme::Anonymous => {
+            Ok((params.required("Action")?, params.required("Version")?))
+        }
+    }
+}
+
+/// The condition keys rampart fills in for every decision.
+fn context(peer: SocketAddr, principal: &iam::Principal, access_key_id: &str) -> policy::Context {
+    let now_millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let ip = match peer.ip() {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    let mut context = policy::Context::new();
+    context
+        .set(
+            policy::keys::CURRENT_TIME,
+            policy::condition::format_date(now_millis),
+        )
+        .set(policy::keys::SOURCE_IP, ip.to_string())
+        .set(policy::keys::SECURE_TRANSPORT, "false")
+        .set(policy::keys::ACCESS_ID, access_key_id)
+        .set(policy::keys::PRINCIPAL_ARN, principal.arn())
+        .set(policy::keys::PRINCIPAL_ACCOUNT, principal.account());
+    context
+}
+
+/// Decides one check: the decision point, except for system policies.
+async fn decide(
+    call: &Call<'_>,
+    check: &Check,
+    context: &policy::Context,
+) -> Result<Verdict, ApiError> {
+    if check.resource.starts_with(SYSTEM_POLICY_PREFIX) {
+        return decide_system_policy(call, check, context).await;
+    }
+    let answer = call
+        .store
+        .authorize(
+            call.principal,
+            &check.action,
+            &[check.resource.as_str()],
+            context,
+        )
+        .await?;
+    Ok(Verdict::from(&answer))
+}
+
+/// The resource prefix of system policies (`ram::authz::policy_arn`).
+const SYSTEM_POLICY_PREFIX: &str = "acs:ram:*:system:policy/";
+
+/// Decides a check on a system policy (`acs:ram:*:system:policy/NAME`).
+///
+/// TODO(iam): `Store::authorize` applies its account boundary to every
+/// resource and reads the pseudo-account `system` as another account, so
+/// it denies every check on a system policy (the root's too), and with it
+/// every AttachPolicyTo*/DetachPolicyFrom* of a system policy. Until the
+/// boundary lets `acs:ram:*:system:policy/*` through, this decides such a
+/// check the way `authorize` decides the rest: the root may act in its own
+/// account; a user or role is decided by its compiled policies.
+async fn decide_system_policy(
+    call: &Call<'_>,
+    check: &Check,
+    context: &policy::Context,
+) -> Result<Verdict, ApiError> {
+    if let iam::Principal::Root { .. } = call.principal {
+        return Ok(Verdict {
+            outcome: policy::Outcome::Allow,
+            deciding: Some("AccountRoot".to_owned()),
+        });
+    }
+    let compiled = call.store.compiled_policies(call.principal).await?;
+    if !compiled.principal_exists() {
+        return Ok(Verdict {
+            outcome: policy::Outcome::ImplicitDeny,
+            deciding: Some("UnknownPrincipal".to_owned()),
+        });
+    }
+    let resources = [check.resource.as_str()];
+    let decision = policy::decide(
+        &[compiled.set()],
+        &policy::Request {
+            action: &check.action,
+            resources: &resources,
+            context,
+        },
+    );
+    let deciding = decision
+        .deciding
+        .and_then(|r| {
+            compiled
+                .source(r.policy)
+                .map(|source| (source, r.statement))
+        })
+        .map(|(source, statement)| {
+            format!(
+                "{}:{}:{}:Statement[{statement}]",
+                source.policy_type, source.name, source.version
+            )
+        });
+    Ok(Verdict {
+        outcome: decision.outcome,
+        deciding,
+    })
+}
+
+/// Asks every check; the first that is not allowed ends the call with
+/// `NoPermission`.
+async fn authorize(
+    call: &Call<'_>,
+    checks: &[Check],
+    context: &policy::Context,
+    audit: &mut AuditEvent,
+) -> Result<(), ApiError> {
+    for check in checks {
+        let verdict = decide(call, check, context).await?;
+        audit.record_decision(check, &verdict);
+        if !verdict.is_allowed() {
+            return Err(ApiError::no_permission(&check.action, &check.resource));
+        }
+    }
+    Ok(())
+}
+
+/// A request whose body has been read.
+struct Incoming<'a> {
+    method: &'a Method,
+    path: &'a str,
+    query: Option<&'a str>,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+    peer: SocketAddr,
+}
+
+/// Everything after the body is read: parameters to reply.
+async fn process(
+    state: &AppState,
+    incoming: Incoming<'_>,
+    request_id: &RequestId,
+    audit: &mut AuditEvent,
+) -> Result<Reply, ApiError> {
+    let Incoming {
+        method,
+        path,
+        query,
+        headers,
+        body,
+        peer,
+    } = incoming;
+    let form = is_form(headers).then_some(body);
+    let params = Params::from_parts(query, form)?;
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let scheme = auth::detect(authorization, params.pairs());
+    let (action, version) = action_and_version(scheme, headers, &params)?;
+    audit.action = action.to_owned();
+    let route: &Route = state.router.lookup(version, action)?;
+    audit.action = format!("{}:{}", route.product.to_ascii_lowercase(), route.action);
+
+    if scheme == Scheme::Anonymous {
+        // No RAM action is anonymous (only STS's OIDC/SAML assumptions are).
+        return Err(if params.raw("AccessKeyId").is_some() {
+            ApiError::missing_parameter("Signature")
+        } else {
+            ApiError::missing_parameter("AccessKeyId")
+        });
+    }
+
+    let header_pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
+        .collect();
+    let input = SignedInput {
+        method: method.as_str(),
+        path,
+        headers: &header_pairs,
+        params: &params,
+        body,
+    };
+    let store = &state.store;
+    let Authenticated {
+        principal,
+        access_key_id,
+    } = authn::authenticate(
+        scheme,
+        input,
+        Timestamp::now(),
+        &state.nonces,
+        |id| async move {
+            let record = store.access_key(&id).await?;
+            Ok(record.map(|r| KeyRecord {
+                active: r.status == iam::KeyStatus::Active,
+                secret: auth::Secret::new(r.secret.expose()),
+                principal: r.principal,
+            }))
+        },
+    )
+    .await?;
+    audit.account = Some(principal.account().to_owned());
+    audit.principal_arn = Some(principal.arn());
+    // For GetAccessKeyLastUsed; only a verified signature counts as use.
+    if let Err(err) = store.record_access_key_use(&access_key_id).await {
+        tracing::warn!(error = %err, "could not record the access key's use");
+    }
+
+    let call = Call {
+        store,
+        principal: &principal,
+        access_key_id: &access_key_id,
+        params: &params,
+        request_id,
+        action: route.action,
+    };
+    let checks = (route.authorize)(&call)?;
+    let context = context(peer, &principal, &access_key_id);
+    authorize(&call, &checks, &context, audit).await?;
+    (route.handler)(&call).await
+}
+
+/// The RPC endpoint.
+pub async fn handle(state: &AppState, peer: SocketAddr, request: Request<Body>) -> Response {
+    let request_id = RequestId::new();
+    let (parts, body) = request.into_parts();
+    let host = host_id(&parts.headers);
+    let mut audit = AuditEvent::new(&request_id, peer.ip());
+
+    let result = if parts.method == Method::GET || parts.method == Method::POST {
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        match read_body(body, declared, state.config.body_limit).await {
+            Ok(bytes) => {
+                let incoming = Incoming {
+                    method: &parts.method,
+                    path: parts.uri.path(),
+                    query: parts.uri.query(),
+                    headers: &parts.headers,
+                    body: &bytes,
+                    peer,
+                };
+                process(state, incoming, &request_id, &mut audit).await
+            }
+            Err(err) => Err(err),
+        }
+    } else {
+        Err(ApiError::action_not_found())
+    };
+
+    let response = match result {
+        Ok(reply) => {
+            audit.finish(Outcome::Success);
+            reply.into_response(&request_id)
+        }
+        Err(err) => {
+            audit.finish(Outcome::Error {
+                code: err.code().to_owned(),
+                status: err.status().as_u16(),
+            });
+            err.for_request(&request_id, &host).into_response()
+        }
+    };
+    audit.emit(&state.store).await;
+    response
+}
