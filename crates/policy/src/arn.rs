@@ -24,7 +24,9 @@ pub enum ArnError {
     EmptyService(String),
     #[error("the service \"{service}\" in \"{arn}\" may contain only a-z, 0-9 and '-'")]
     BadService { arn: String, service: String },
-    #[error("the account \"{account}\" in \"{arn}\" must be digits (or a wildcard pattern)")]
+    #[error(
+        "the account \"{account}\" in \"{arn}\" must be digits, a wildcard pattern, or \"system\""
+    )]
     BadAccount { arn: String, account: String },
     #[error("the resource part of \"{0}\" is empty")]
     EmptyResource(String),
@@ -75,11 +77,17 @@ fn service_ok(service: &str) -> bool {
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'*' | b'?'))
 }
 
+/// Digits (or a wildcard pattern of them), or `system`, the owner Alibaba
+/// writes in the ARNs of system policies (`acs:ram::system:policy/NAME`).
 fn account_ok(account: &str) -> bool {
-    account
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'*' | b'?'))
+    account == SYSTEM_ACCOUNT
+        || account
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'*' | b'?'))
 }
+
+/// The pseudo-account that owns system policies.
+pub const SYSTEM_ACCOUNT: &str = "system";
 
 impl Arn {
     /// Parses an ARN as written in a request or a policy. Wildcards are
@@ -511,6 +519,9 @@ mod tests {
             Err(ArnError::WrongKind { .. })
         ));
         assert!(Arn::parse("acs:cr:*:16099825******:instance/cri-*").is_ok());
+        let system = Entity::parse("acs:ram:*:system:policy/AdministratorAccess").unwrap();
+        assert_eq!(system.account(), Some(SYSTEM_ACCOUNT));
+        assert!(Arn::parse("acs:ram::System:policy/x").is_err());
         let message = Arn::parse("acs:ram::1").unwrap_err().to_string();
         assert!(message.contains("five parts"), "{message}");
     }
