@@ -14,6 +14,36 @@ need "$PYTHON" "Python 3.9+ with venv is required"
 need node "Node.js 18+ is required for the pop-core client"
 need npm "npm is required to install the Node SDKs"
 
+# Debian and Ubuntu ship venv's pip bootstrap in a package of its own
+# (python3.X-venv); without it `python3 -m venv` fails. Installs it with
+# apt-get (as root, or through sudo) when that is what is missing.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi
+}
+
+install_venv_package() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1 || return 1
+  local version
+  version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  echo "e2e/setup.sh: installing python${version}-venv with apt-get (python3 -m venv needs it)"
+  as_root apt-get update -qq >/dev/null || return 1
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "python${version}-venv" >/dev/null \
+    || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+}
+
+make_venv() {
+  rm -rf .venv
+  "$PYTHON" -m venv .venv 2>/dev/null && return 0
+  rm -rf .venv
+  install_venv_package || {
+    echo "e2e/setup.sh: \`$PYTHON -m venv\` failed and the venv package could not be installed" \
+         "(on Debian/Ubuntu: apt-get install python3-venv)" >&2
+    exit 2
+  }
+  "$PYTHON" -m venv .venv
+}
+
 # --- Python -------------------------------------------------------------------
 py_want=$( { sha256sum requirements.txt; "$PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)
 py_stamp=.venv/.e2e-installed
@@ -22,8 +52,7 @@ if [ -x .venv/bin/python ] && .venv/bin/python -c 'import sys' 2>/dev/null \
   echo "e2e/setup.sh: Python SDKs up to date (.venv)"
 else
   echo "e2e/setup.sh: installing Python SDKs into e2e/.venv"
-  rm -rf .venv
-  "$PYTHON" -m venv .venv
+  make_venv
   .venv/bin/python -m pip install --disable-pip-version-check --no-input -q -r requirements.txt
   echo "$py_want" > "$py_stamp"
 fi

@@ -5,7 +5,7 @@ Interface assumed (see config.py and README.md "Assumptions"):
   rampart serve --data-dir DIR --listen 127.0.0.1:P --registry-listen 127.0.0.1:Q [--store URL]
   GET /healthz -> 200 once serving
   DIR/first-account.json written on first start: {"AccountId","AccessKeyId","AccessKeySecret"}
-  rampart account create (--data-dir DIR | --store URL) --alias NAME --output json
+  rampart account create --data-dir DIR [--store URL] --alias NAME --output json
       -> prints {"AccountId","AccessKeyId","AccessKeySecret"}
   SIGTERM -> exits 0
 """
@@ -232,15 +232,23 @@ class RampartServer:
     # -- CLI ---------------------------------------------------------------
 
     def store_args(self):
+        """Where `rampart account create` writes: the server's data folder and,
+        on PostgreSQL, its store. The data folder is given in both cases: it
+        holds the master key the server seals secrets with, and a secret sealed
+        with any other key would not open on the server (the CLI refuses a
+        --store without the server's key)."""
+        args = ["--data-dir", self.data_dir]
         if self.store == "postgres":
-            return ["--store", self.postgres_url]
-        return ["--data-dir", self.data_dir]
+            args += ["--store", self.postgres_url]
+        return args
 
     def create_account(self, alias: str) -> Credentials:
         cmd = [self.binary, "account", "create", *self.store_args(), "--alias", alias,
                "--output", "json"]
+        # cwd: the run's temp folder, so nothing relative lands in the checkout.
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, env=_child_env(), timeout=60)
+                              stdin=subprocess.DEVNULL, env=_child_env(), timeout=60,
+                              cwd=self.tmp)
         if proc.returncode != 0:
             raise ServerError("`%s` exited %s:\n%s\n%s" % (
                 " ".join(cmd), proc.returncode, proc.stdout.decode(errors="replace"),

@@ -23,6 +23,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::Mac;
 use sha2::Sha256;
 use thiserror::Error;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::mac::keyed;
 
@@ -47,11 +48,18 @@ pub enum SealError {
     Random,
 }
 
-/// One 32-byte key and its id. The key bytes never reach `Debug` output.
+/// One 32-byte key and its id. The key bytes never reach `Debug` output
+/// and are cleared from memory when the key is dropped.
 #[derive(Clone)]
 pub struct SealingKey {
     id: String,
     key: [u8; 32],
+}
+
+impl Drop for SealingKey {
+    fn drop(&mut self) {
+        self.key.zeroize();
+    }
 }
 
 impl std::fmt::Debug for SealingKey {
@@ -84,9 +92,9 @@ impl SealingKey {
 
     /// A fresh random key.
     pub fn generate(id: &str) -> Result<SealingKey, SealError> {
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key).map_err(|_| SealError::Random)?;
-        SealingKey::new(id, key)
+        let mut key = Zeroizing::new([0u8; 32]);
+        getrandom::fill(key.as_mut()).map_err(|_| SealError::Random)?;
+        SealingKey::new(id, *key)
     }
 
     pub fn id(&self) -> &str {

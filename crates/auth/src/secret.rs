@@ -2,14 +2,24 @@
 
 use std::fmt;
 
+use zeroize::Zeroize;
+
 /// An AccessKeySecret (long-term or STS).
 ///
 /// Its `Debug` output is redacted, so a secret inside a struct that derives
 /// `Debug` never reaches a log line or a panic message. There is no
 /// `Display`: the only way to the bytes is [`Secret::expose`], which is
-/// easy to find in review.
+/// easy to find in review. The text is cleared from memory when the
+/// `Secret` is dropped. Deliberately not `PartialEq`: secrets are compared
+/// only inside signature verification, in constant time.
 #[derive(Clone)]
 pub struct Secret(String);
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
 
 impl Secret {
     /// Wraps a secret.

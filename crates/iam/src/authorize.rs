@@ -8,7 +8,10 @@
 //!    the caller's own account. The one exception is `sts:AssumeRole`,
 //!    whose resource (a role) belongs to the account being entered: that
 //!    account consents through the role's trust policy, which STS checks;
-//!    here only the caller's side is decided.
+//!    here only the caller's side is decided. System policies
+//!    (`acs:ram:*:system:policy/NAME`) belong to no account: every account
+//!    reads and attaches them, so the boundary lets them through and the
+//!    next two rules decide.
 //! 2. **Root.** An account's root identity may do everything in its own
 //!    account (identity policies do not bind it).
 //! 3. **RAM users and role sessions.** `policy::decide` over the compiled
@@ -223,15 +226,60 @@ fn system_compiled(name: &str) -> Option<Arc<Policy>> {
         .cloned()
 }
 
-/// The account an ARN (`acs:SERVICE:REGION:ACCOUNT:RESOURCE`) names, if
-/// it names exactly one. Reads the text in place: this runs on every
-/// decision.
-fn resource_account(resource: &str) -> Option<&str> {
-    let mut parts = resource.strip_prefix("acs:")?.splitn(4, ':');
-    let (service, _region, account, rest) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let concrete = !account.is_empty() && account.bytes().all(|b| b.is_ascii_digit());
-    (concrete && !service.is_empty() && !rest.is_empty()).then_some(account)
+/// The pseudo-account Alibaba writes in the ARNs of system policies.
+const SYSTEM_ACCOUNT: &str = "system";
+
+/// Who owns a resource, as the account boundary sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner<'a> {
+    /// Exactly one account, named in the ARN.
+    Account(&'a str),
+    /// No account: a system policy (`acs:ram:*:system:policy/NAME`), shared
+    /// by every account.
+    System,
+    /// Not a concrete ARN of one account (`*`, a pattern, no account).
+    Unknown,
+}
+
+/// The owner of an ARN (`acs:SERVICE:REGION:ACCOUNT:RESOURCE`). Reads the
+/// text in place: this runs on every decision.
+fn resource_owner(resource: &str) -> Owner<'_> {
+    let Some(mut parts) = resource.strip_prefix("acs:").map(|r| r.splitn(4, ':')) else {
+        return Owner::Unknown;
+    };
+    let (Some(service), Some(_region), Some(account), Some(rest)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Owner::Unknown;
+    };
+    if service.is_empty() || rest.is_empty() {
+        return Owner::Unknown;
+    }
+    if account == SYSTEM_ACCOUNT {
+        let system_policy = service == "ram"
+            && rest
+                .strip_prefix("policy/")
+                .is_some_and(|name| !name.is_empty());
+        return if system_policy {
+            Owner::System
+        } else {
+            Owner::Unknown
+        };
+    }
+    if !account.is_empty() && account.bytes().all(|b| b.is_ascii_digit()) {
+        Owner::Account(account)
+    } else {
+        Owner::Unknown
+    }
+}
+
+/// Whether `resource` is on the principal's side of the account boundary.
+fn within(own: &str, resource: &str) -> bool {
+    match resource_owner(resource) {
+        Owner::Account(account) => account == own,
+        Owner::System => true,
+        Owner::Unknown => false,
+    }
 }
 
 impl Store {
@@ -252,7 +300,7 @@ impl Store {
             .any(|a| a.eq_ignore_ascii_case(action));
         if !consented {
             let own = principal.account();
-            if let Some(outside) = resources.iter().find(|r| resource_account(r) != Some(own)) {
+            if let Some(outside) = resources.iter().find(|r| !within(own, r)) {
                 return Ok(Authorization::without_statement(
                     Outcome::ImplicitDeny,
                     Basis::OutsideAccount {
@@ -494,22 +542,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn resource_accounts() {
+    fn resource_owners() {
         assert_eq!(
-            resource_account("acs:ram::1234567890123456:user/alice"),
-            Some("1234567890123456")
+            resource_owner("acs:ram::1234567890123456:user/alice"),
+            Owner::Account("1234567890123456")
         );
         assert_eq!(
-            resource_account("acs:cr:cn-hangzhou:42:repository/i/n/r"),
-            Some("42")
+            resource_owner("acs:cr:cn-hangzhou:42:repository/i/n/r"),
+            Owner::Account("42")
         );
-        assert_eq!(resource_account("acs:ram::42:"), None);
-        assert_eq!(resource_account("acs::cn:42:x"), None);
-        assert_eq!(resource_account("acs:ram::42"), None);
-        assert_eq!(resource_account("acs:oss:*:*:bucket"), None);
-        assert_eq!(resource_account("acs:oss:::bucket"), None);
-        assert_eq!(resource_account("*"), None);
-        assert_eq!(resource_account("not an arn"), None);
+        assert_eq!(resource_owner("acs:ram::42:"), Owner::Unknown);
+        assert_eq!(resource_owner("acs::cn:42:x"), Owner::Unknown);
+        assert_eq!(resource_owner("acs:ram::42"), Owner::Unknown);
+        assert_eq!(resource_owner("acs:oss:*:*:bucket"), Owner::Unknown);
+        assert_eq!(resource_owner("acs:oss:::bucket"), Owner::Unknown);
+        assert_eq!(resource_owner("*"), Owner::Unknown);
+        assert_eq!(resource_owner("not an arn"), Owner::Unknown);
+    }
+
+    #[test]
+    fn system_policies_belong_to_no_account() {
+        for arn in [
+            "acs:ram:*:system:policy/AdministratorAccess",
+            "acs:ram::system:policy/AliyunRAMReadOnlyAccess",
+        ] {
+            assert_eq!(resource_owner(arn), Owner::System, "{arn}");
+            assert!(within("1234567890123456", arn), "{arn}");
+        }
+        // Only RAM policies are system resources; anything else naming the
+        // pseudo-account is outside every account.
+        for arn in [
+            "acs:ram:*:system:policy/",
+            "acs:ram:*:system:user/alice",
+            "acs:ram:*:system:*",
+            "acs:cr:*:system:policy/x",
+            "acs:ram:*:System:policy/x",
+        ] {
+            assert_eq!(resource_owner(arn), Owner::Unknown, "{arn}");
+            assert!(!within("1234567890123456", arn), "{arn}");
+        }
+        assert!(within("42", "acs:ram:*:42:policy/Mine"));
+        assert!(!within("42", "acs:ram:*:43:policy/Theirs"));
     }
 
     #[test]

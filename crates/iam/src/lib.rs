@@ -44,10 +44,11 @@
 //! # Secrets
 //!
 //! Access-key secrets must be recoverable (signatures are HMACs computed
-//! with them), so they are encrypted rather than hashed: XChaCha20-Poly1305
-//! under a 32-byte master key the server keeps in a file of its own, with
-//! the key's id stored beside each ciphertext so master keys can rotate
-//! ([`Keyring`]). The account and key id are bound in as associated data.
+//! with them), so they are sealed rather than hashed, with the project's
+//! one sealing implementation: an [`auth::KeyRing`] (XChaCha20-Poly1305
+//! under rotating 32-byte keys the server keeps outside the database; the
+//! sealed text names its key). The purpose each secret is sealed for names
+//! its account and key id, so a sealed secret opens on its own row only.
 //! The plain secret leaves the store only in [`NewAccessKey`] (from
 //! [`Store::create_access_key`] and [`Store::create_account`]) and in
 //! [`KeyRecord`] for signature verification; [`Secret`] never prints it.
@@ -59,7 +60,8 @@
 //!    root included: cross-account access is by assuming a role of the
 //!    owning account. The exception is `sts:AssumeRole` itself, whose
 //!    target account consents through the role's trust policy (checked by
-//!    STS).
+//!    STS). System policies (`acs:ram:*:system:policy/NAME`) belong to no
+//!    account and pass the boundary; the next rules decide them.
 //! 2. An account's root identity may do everything in its own account.
 //! 3. RAM users and role sessions are decided by `policy::decide` over
 //!    their compiled policies: a user's own attachments, then its groups'
@@ -116,9 +118,12 @@ pub use model::{
     Listing, NewAccessKey, NewAccount, PolicyDetail, PolicyEntities, PolicyInfo, PolicyType,
     PolicyVersion, Principal, Role, RotateStrategy, Timestamp, UpdateRole, UpdateUser, User,
 };
-pub use secret::{Keyring, MasterKey, Secret};
 pub use store::{Limits, Store, StoreOptions};
 
 /// The policy engine the decisions come from, re-exported so callers name
 /// the same `Context` and `Decision` types.
 pub use policy;
+
+/// The secret type of [`NewAccessKey`] and [`KeyRecord`]: the same one
+/// signature verification takes.
+pub use auth::Secret;

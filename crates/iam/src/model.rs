@@ -5,8 +5,9 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use auth::Secret;
+
 use crate::error::{IamError, Problem};
-use crate::secret::Secret;
 
 /// Seconds since the Unix epoch, UTC. Displays the way RAM writes dates:
 /// `2015-01-23T12:33:18Z`.

@@ -115,6 +115,12 @@ pub fn mobile_phone(param: &'static str, value: &str) -> Result<()> {
 /// AccountAlias: 3–32 characters of lower-case letters, digits and `-`,
 /// neither starting nor ending with `-`, no `--` (the SetAccountAlias API
 /// page; the ROS resource allows 1–50 and an old error page says 3–63).
+///
+/// The codes are the ones RAM's error page lists for this parameter:
+/// `InvalidParameter.AccountAlias.Length`, and
+/// `InvalidParameter.AccountAlias.Format` for everything else (characters
+/// and hyphens alike). Unlike the name rules, Alibaba has no
+/// `.InvalidChars` code for aliases, so none is made up here.
 pub fn account_alias(value: &str) -> Result<()> {
     const PARAM: &str = "AccountAlias";
     length(PARAM, value, 3, 32)?;

@@ -20,11 +20,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use auth::{KeyRing, SealingKey};
 use iam::policy::{Context, Outcome};
 use iam::{
     AuditEvent, AuditFilter, Basis, CreatePolicy, CreateRole, CreateUser, IamError, KeyStatus,
-    Keyring, Limits, ListOptions, MasterKey, PolicyType, Principal, RotateStrategy, Store,
-    StoreOptions, Timestamp, UpdateRole, UpdateUser,
+    Limits, ListOptions, PolicyType, Principal, RotateStrategy, Store, StoreOptions, Timestamp,
+    UpdateRole, UpdateUser,
 };
 use rand::distr::{Alphanumeric, SampleString};
 use sqlx::{AnyPool, Row};
@@ -45,8 +46,18 @@ struct Harness {
     store: Store,
 }
 
-fn keyring() -> Keyring {
-    Keyring::new("test-k1", MasterKey::from_bytes([0x5a; 32]))
+/// A key ring of the given keys; the first one seals.
+fn ring(keys: &[(&str, [u8; 32])]) -> KeyRing {
+    KeyRing::new(
+        keys.iter()
+            .map(|(id, key)| SealingKey::new(id, *key).unwrap())
+            .collect(),
+    )
+    .unwrap()
+}
+
+fn keyring() -> KeyRing {
+    ring(&[("test-k1", [0x5a; 32])])
 }
 
 fn options(limits: Limits) -> StoreOptions {
@@ -231,6 +242,7 @@ macro_rules! scenarios {
 
 scenarios!(
     accounts_and_aliases,
+    first_account,
     users,
     user_deletion_conflicts,
     access_keys,
@@ -249,6 +261,7 @@ scenarios!(
     authorize_root,
     authorize_users,
     authorize_roles,
+    authorize_system_policies,
     cache_invalidation,
     audit_log,
     migrations_are_idempotent_and_concurrent,
@@ -320,7 +333,12 @@ fn repo(account: &str) -> String {
 }
 
 async fn account(h: &Harness) -> String {
-    h.store.create_account().await.unwrap().account.account_id
+    h.store
+        .create_account(None)
+        .await
+        .unwrap()
+        .account
+        .account_id
 }
 
 async fn user_principal(h: &Harness, account: &str, name: &str) -> Principal {
@@ -346,7 +364,7 @@ async fn decide(store: &Store, principal: &Principal, action: &str, resource: &s
 
 async fn accounts_and_aliases(h: &Harness) {
     let s = &h.store;
-    let created = s.create_account().await.unwrap();
+    let created = s.create_account(None).await.unwrap();
     let a = created.account.account_id.clone();
     assert_eq!(a.len(), 16);
     assert!(!a.starts_with('0') && a.bytes().all(|b| b.is_ascii_digit()));
@@ -385,6 +403,48 @@ async fn accounts_and_aliases(h: &Harness) {
         "InvalidParameter.AccountAlias.Format"
     );
 
+    // Created with an alias, in one transaction: a refused alias leaves no
+    // account behind.
+    let raw = h.raw().await;
+    let accounts = || async {
+        sqlx::query("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&raw)
+            .await
+            .unwrap()
+            .get::<i64, _>(0)
+    };
+    let with_alias = s.create_account(Some("acme-staging")).await.unwrap();
+    assert_eq!(with_alias.account.alias.as_deref(), Some("acme-staging"));
+    assert_eq!(
+        s.get_account_alias(&with_alias.account.account_id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("acme-staging")
+    );
+    let before = accounts().await;
+    for (alias, expected) in [
+        ("acme-2", "EntityAlreadyExists.AccountAlias"),
+        ("acme-staging", "EntityAlreadyExists.AccountAlias"),
+        ("ab", "InvalidParameter.AccountAlias.Length"),
+        ("-acme", "InvalidParameter.AccountAlias.Format"),
+        ("acme_x", "InvalidParameter.AccountAlias.Format"),
+    ] {
+        assert_eq!(
+            code(s.create_account(Some(alias)).await),
+            expected,
+            "{alias}"
+        );
+        assert_eq!(accounts().await, before, "{alias} left an account behind");
+    }
+    let keys = sqlx::query("SELECT COUNT(*) FROM access_keys WHERE user_id IS NULL")
+        .fetch_one(&raw)
+        .await
+        .unwrap()
+        .get::<i64, _>(0);
+    assert_eq!(keys, before, "one root key per account, no orphans");
+    raw.close().await;
+
     s.clear_account_alias(&a).await.unwrap();
     s.clear_account_alias(&a).await.unwrap(); // nothing to clear: fine
     assert_eq!(s.get_account_alias(&a).await.unwrap(), None);
@@ -398,6 +458,28 @@ async fn accounts_and_aliases(h: &Harness) {
         code(s.create_user("9999999999999999", &user("x")).await),
         "EntityNotExist.Account"
     );
+}
+
+async fn first_account(h: &Harness) {
+    // Nodes starting together on one empty store create exactly one account.
+    let other = h.open(Limits::default()).await;
+    let (one, two) = tokio::join!(h.store.create_first_account(), other.create_first_account());
+    let created: Vec<_> = [one.unwrap(), two.unwrap()].into_iter().flatten().collect();
+    assert_eq!(created.len(), 1);
+    let first = &created[0].account;
+    assert_eq!(first.alias, None);
+    assert_eq!(
+        h.store.get_account(&first.account_id).await.unwrap(),
+        *first
+    );
+    // Any later start finds it and creates nothing.
+    assert!(h.store.create_first_account().await.unwrap().is_none());
+    other.close().await;
+
+    // Other accounts do not make a store look empty, nor the reverse.
+    let b = account(h).await;
+    assert!(h.store.create_first_account().await.unwrap().is_none());
+    assert_ne!(b, first.account_id);
 }
 
 async fn users(h: &Harness) {
@@ -695,7 +777,7 @@ async fn access_keys(h: &Harness) {
 
 async fn root_access_keys(h: &Harness) {
     let s = &h.store;
-    let created = s.create_account().await.unwrap();
+    let created = s.create_account(None).await.unwrap();
     let a = created.account.account_id.clone();
     let first = created.root_access_key;
     let record = s.access_key(&first.access_key_id).await.unwrap().unwrap();
@@ -2164,7 +2246,7 @@ async fn account_isolation(h: &Harness) {
 
 async fn secrets_are_encrypted_at_rest(h: &Harness) {
     let s = &h.store;
-    let created = s.create_account().await.unwrap();
+    let created = s.create_account(None).await.unwrap();
     let a = created.account.account_id.clone();
     s.create_user(&a, &user("olga")).await.unwrap();
     let user_key = s.create_access_key(&a, Some("olga")).await.unwrap();
@@ -2199,9 +2281,12 @@ async fn secrets_are_encrypted_at_rest(h: &Harness) {
                 "hex of a secret in the row"
             );
         }
+        // Sealed by auth's KeyRing: its format names the sealing key.
         assert_eq!(row.get::<String, _>("secret_key_id"), "test-k1");
+        assert!(row
+            .get::<String, _>("secret_sealed")
+            .starts_with("v1.test-k1."));
     }
-    raw.close().await;
 
     // Nor anywhere in the SQLite files.
     if let Engine::Sqlite { dir } = &h.engine {
@@ -2223,24 +2308,19 @@ async fn secrets_are_encrypted_at_rest(h: &Harness) {
         .unwrap()
         .unwrap();
     assert_eq!(record.secret.expose(), secrets[1]);
-    let wrong = Store::open(
-        &h.url,
-        Keyring::new("test-k1", MasterKey::from_bytes([0x11; 32])),
-    )
-    .await
-    .unwrap();
+    let wrong = Store::open(&h.url, ring(&[("test-k1", [0x11; 32])]))
+        .await
+        .unwrap();
     let err = wrong.access_key(&user_key.access_key_id).await.unwrap_err();
     assert_eq!(err.code(), "InternalError");
     assert!(!err.message().contains("SELECT"));
 
     // Rotation: a new active key seals new secrets, the old one still opens.
-    let rotated = Store::open(
-        &h.url,
-        Keyring::new("test-k2", MasterKey::generate())
-            .with_old_key("test-k1", MasterKey::from_bytes([0x5a; 32])),
-    )
-    .await
-    .unwrap();
+    let fresh_key = SealingKey::generate("test-k2").unwrap();
+    let old_key = SealingKey::new("test-k1", [0x5a; 32]).unwrap();
+    let rotated = Store::open(&h.url, KeyRing::new(vec![fresh_key, old_key]).unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         rotated
             .access_key(&user_key.access_key_id)
@@ -2263,6 +2343,27 @@ async fn secrets_are_encrypted_at_rest(h: &Harness) {
         fresh.secret.expose()
     );
     assert!(s.access_key(&fresh.access_key_id).await.is_err());
+    let fresh_row = sqlx::query("SELECT secret_key_id FROM access_keys WHERE access_key_id = $1")
+        .bind(&fresh.access_key_id)
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(fresh_row.get::<String, _>("secret_key_id"), "test-k2");
+
+    // A sealed secret copied onto another key's row does not open there.
+    sqlx::query(
+        "UPDATE access_keys SET secret_sealed =
+             (SELECT secret_sealed FROM access_keys WHERE access_key_id = $1)
+         WHERE access_key_id = $2",
+    )
+    .bind(&created.root_access_key.access_key_id)
+    .bind(&user_key.access_key_id)
+    .execute(&raw)
+    .await
+    .unwrap();
+    let err = s.access_key(&user_key.access_key_id).await.unwrap_err();
+    assert_eq!(err.code(), "InternalError");
+    raw.close().await;
 }
 
 async fn authorize_root(h: &Harness) {
@@ -2527,6 +2628,114 @@ async fn authorize_roles(h: &Harness) {
     assert_eq!(
         decide(s, &session, "cr:PushRepository", &repo(&a)).await,
         Outcome::ImplicitDeny
+    );
+}
+
+async fn authorize_system_policies(h: &Harness) {
+    let s = &h.store;
+    let a = account(h).await;
+    let b = account(h).await;
+    let admin = "acs:ram:*:system:policy/AdministratorAccess";
+    let attach = "ram:AttachPolicyToUser";
+
+    // The root acts on system policies as on its own resources.
+    let root = Principal::Root { account: a.clone() };
+    let answer = s
+        .authorize(&root, attach, &[admin], &Context::new())
+        .await
+        .unwrap();
+    assert!(answer.is_allowed());
+    assert_eq!(answer.basis, Basis::AccountRoot);
+    // Alibaba's own spelling, with an empty region, too.
+    assert_eq!(
+        decide(
+            s,
+            &root,
+            "ram:GetPolicy",
+            "acs:ram::system:policy/AliyunRAMReadOnlyAccess"
+        )
+        .await,
+        Outcome::Allow
+    );
+    // With the entity, as AttachPolicyToUser asks: own user, system policy.
+    let both = s
+        .authorize(
+            &root,
+            attach,
+            &[&format!("acs:ram:*:{a}:user/pat"), admin],
+            &Context::new(),
+        )
+        .await
+        .unwrap();
+    assert!(both.is_allowed());
+    // The pseudo-account names nothing else, and other accounts stay out.
+    for outside in [
+        "acs:ram:*:system:user/pat".to_string(),
+        "acs:cr:*:system:policy/AdministratorAccess".to_string(),
+        format!("acs:ram:*:{b}:policy/Theirs"),
+    ] {
+        let answer = s
+            .authorize(&root, attach, &[admin, &outside], &Context::new())
+            .await
+            .unwrap();
+        assert_eq!(answer.basis, Basis::OutsideAccount { resource: outside });
+    }
+
+    // Users and roles: their identity policies decide.
+    s.create_user(&a, &user("pat")).await.unwrap();
+    let pat = user_principal(h, &a, "pat").await;
+    let none = s
+        .authorize(&pat, "ram:GetPolicy", &[admin], &Context::new())
+        .await
+        .unwrap();
+    assert_eq!(none.decision.outcome, Outcome::ImplicitDeny);
+    assert_eq!(none.basis, Basis::Policies);
+    s.attach_policy_to_user(&a, PolicyType::System, "AliyunRAMReadOnlyAccess", "pat")
+        .await
+        .unwrap();
+    let read = s
+        .authorize(&pat, "ram:GetPolicy", &[admin], &Context::new())
+        .await
+        .unwrap();
+    assert!(read.is_allowed());
+    assert_eq!(read.basis, Basis::Policies);
+    assert_eq!(
+        read.deciding.unwrap().policy.name,
+        "AliyunRAMReadOnlyAccess"
+    );
+    assert_eq!(decide(s, &pat, attach, admin).await, Outcome::ImplicitDeny);
+
+    // A grant to attach policies, with a Deny that names one system policy.
+    s.create_policy(
+        &a,
+        &custom(
+            "AttachButNotAdmin",
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"ram:AttachPolicyToUser","Resource":"*"},{"Effect":"Deny","Action":"ram:AttachPolicyToUser","Resource":"acs:ram:*:system:policy/AdministratorAccess"}]}"#,
+        ),
+    )
+    .await
+    .unwrap();
+    s.attach_policy_to_user(&a, PolicyType::Custom, "AttachButNotAdmin", "pat")
+        .await
+        .unwrap();
+    assert_eq!(
+        decide(
+            s,
+            &pat,
+            attach,
+            "acs:ram:*:system:policy/AliyunRAMReadOnlyAccess"
+        )
+        .await,
+        Outcome::Allow
+    );
+    let denied = s
+        .authorize(&pat, attach, &[admin], &Context::new())
+        .await
+        .unwrap();
+    assert_eq!(denied.decision.outcome, Outcome::ExplicitDeny);
+    assert_eq!(
+        denied.deciding.unwrap().to_string(),
+        "Custom:AttachButNotAdmin:v1:Statement[1]"
     );
 }
 

@@ -331,12 +331,18 @@ fn account_create_without_a_server() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let new: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let object = new.as_object().unwrap();
+    // Exactly these fields, in this order (no AccountAlias: none was given),
+    // however serde_json orders its maps in this build. The text is
+    // `{"K":"V","K":"V",...}` with no quote inside a value, so every fourth
+    // piece between quotes is a key.
+    let text = String::from_utf8(output.stdout).unwrap();
+    let fields: Vec<&str> = text.split('"').skip(1).step_by(4).collect();
     assert_eq!(
-        object.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["AccessKeyId", "AccessKeySecret", "AccountId"]
+        fields,
+        ["AccountId", "AccessKeyId", "AccessKeySecret"],
+        "{text}"
     );
+    let new: Value = serde_json::from_str(&text).unwrap();
     assert!(new["AccessKeyId"].as_str().unwrap().starts_with("LTAI"));
 }
 
@@ -387,4 +393,58 @@ fn account_create_with_a_store_and_the_server_s_key() {
     assert!(new["AccountId"].is_string());
     // The data folder was not needed, and was not made.
     assert!(!dir.0.join("rampart-data").exists());
+}
+
+#[test]
+fn account_create_with_a_refused_alias_leaves_no_account() {
+    let dir = Dir::new("refused-alias");
+    let data = dir.0.join("data");
+    let create = |alias: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["account", "create", "--data-dir"])
+            .arg(&data)
+            .args(["--alias", alias, "--output", "json"])
+            .env_remove("RAMPART_MASTER_KEY")
+            .env_remove("RAMPART_STORE")
+            .output()
+            .unwrap()
+    };
+    for (alias, code) in [
+        ("Bad_Alias", "InvalidParameter.AccountAlias.Format"),
+        ("ab", "InvalidParameter.AccountAlias.Length"),
+    ] {
+        let output = create(alias);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{alias}: {stderr}");
+        assert!(output.stdout.is_empty(), "{alias}");
+        assert!(stderr.contains(code), "{alias}: {stderr}");
+        assert!(stderr.contains("no account was created"), "{stderr}");
+    }
+
+    // The store is still empty: the first start makes the first account.
+    let port = free_port();
+    let server = Server::start(&data, port);
+    let first = read_first_account(&data);
+    let (id, secret) = (
+        first["AccessKeyId"].as_str().unwrap().to_owned(),
+        first["AccessKeySecret"].as_str().unwrap().to_owned(),
+    );
+    let (status, body) = ram_call(
+        port,
+        &id,
+        &secret,
+        "SetAccountAlias",
+        &[("AccountAlias", "taken-alias")],
+    );
+    assert_eq!(status, 200, "{body}");
+    // Another account's alias is refused too, while the server runs.
+    let output = create("taken-alias");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("EntityAlreadyExists.AccountAlias"),
+        "{stderr}"
+    );
+    let output = server.terminate();
+    assert!(output.status.success(), "{:?}", output.status);
 }

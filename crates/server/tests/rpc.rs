@@ -554,6 +554,104 @@ async fn attaching_administrator_access_to_oneself_is_refused() {
     server.stop().await;
 }
 
+/// The audit row of one request of the first account.
+async fn audit_of(server: &TestServer, answer: &common::Answer) -> iam::AuditEvent {
+    let request_id = answer.body["RequestId"].as_str().unwrap().to_owned();
+    let mut events = server
+        .store
+        .list_audit(&iam::AuditFilter {
+            account_id: server.account.clone(),
+            request_id: Some(request_id),
+            ..iam::AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    events.remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn system_policy_checks_are_decided_by_the_caller_s_policies() {
+    let server = TestServer::start().await;
+    let bob = server.user_with_key("bob").await;
+    let admin_arn = "acs:ram:*:system:policy/AdministratorAccess";
+    let attach = |policy: &'static str| {
+        [
+            ("UserName", "bob"),
+            ("PolicyName", policy),
+            ("PolicyType", "System"),
+        ]
+    };
+    // The root: allowed as in its own account (system policies belong to
+    // no account, so the account boundary does not stop it).
+    let answer = server
+        .ram(
+            &server.root,
+            Style::V3,
+            "AttachPolicyToUser",
+            &attach("AliyunRAMReadOnlyAccess"),
+        )
+        .await;
+    answer.ok();
+    let event = audit_of(&server, &answer).await;
+    assert_eq!(
+        event.resource,
+        format!(
+            "acs:ram:*:{}:user/bob,acs:ram:*:system:policy/AliyunRAMReadOnlyAccess",
+            server.account
+        )
+    );
+    assert_eq!(event.decision, "Allow");
+    assert_eq!(event.deciding_statement.as_deref(), Some("AccountRoot"));
+
+    // A user: its policies decide, with the statement named; no policy
+    // allowing it is an implicit deny by those policies, not the boundary.
+    let answer = server
+        .ram(
+            &bob,
+            Style::V1Post,
+            "GetPolicy",
+            &[
+                ("PolicyName", "AdministratorAccess"),
+                ("PolicyType", "System"),
+            ],
+        )
+        .await;
+    answer.ok();
+    let event = audit_of(&server, &answer).await;
+    assert_eq!(event.resource, admin_arn);
+    assert_eq!(
+        event.deciding_statement.as_deref(),
+        Some("System:AliyunRAMReadOnlyAccess:v1:Statement[0]")
+    );
+    server
+        .ram(
+            &server.root,
+            Style::V3,
+            "DetachPolicyFromUser",
+            &attach("AliyunRAMReadOnlyAccess"),
+        )
+        .await
+        .ok();
+    let answer = server
+        .ram(
+            &bob,
+            Style::V3,
+            "GetPolicy",
+            &[
+                ("PolicyName", "AdministratorAccess"),
+                ("PolicyType", "System"),
+            ],
+        )
+        .await;
+    answer.err(403, "NoPermission");
+    let event = audit_of(&server, &answer).await;
+    assert_eq!(event.resource, admin_arn);
+    assert_eq!(event.decision, "ImplicitDeny");
+    assert_eq!(event.deciding_statement, None);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_are_isolated() {
     let server = TestServer::start().await;
@@ -1384,18 +1482,7 @@ async fn every_authenticated_call_is_audited() {
         .ram(&bob, Style::V3, "CreateUser", &[("UserName", "eve")])
         .await;
     denied.err(403, "NoPermission");
-    let request_id = denied.body["RequestId"].as_str().unwrap().to_owned();
-    let events = server
-        .store
-        .list_audit(&iam::AuditFilter {
-            account_id: server.account.clone(),
-            request_id: Some(request_id.clone()),
-            ..iam::AuditFilter::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(events.len(), 1, "{events:?}");
-    let event = &events[0];
+    let event = audit_of(&server, &denied).await;
     assert_eq!(event.action, "ram:CreateUser");
     assert_eq!(
         event.principal_arn,
@@ -1417,19 +1504,11 @@ async fn every_authenticated_call_is_audited() {
             &[("UserName", "bob")],
         )
         .await;
-    let request_id = allowed.ok()["RequestId"].as_str().unwrap().to_owned();
-    let events = server
-        .store
-        .list_audit(&iam::AuditFilter {
-            account_id: server.account.clone(),
-            request_id: Some(request_id),
-            ..iam::AuditFilter::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(events[0].decision, "Allow");
-    assert_eq!(events[0].deciding_statement.as_deref(), Some("AccountRoot"));
-    assert_eq!(events[0].error_code, None);
+    allowed.ok();
+    let event = audit_of(&server, &allowed).await;
+    assert_eq!(event.decision, "Allow");
+    assert_eq!(event.deciding_statement.as_deref(), Some("AccountRoot"));
+    assert_eq!(event.error_code, None);
     server.stop().await;
 }
 

@@ -7,13 +7,14 @@
 //! root keys. (When a RAM user calls without `UserName`, RAM means the
 //! caller's own keys; the HTTP layer passes the caller's name then.)
 
+use auth::Secret;
 use sqlx::AnyConnection;
 use sqlx::Row;
 
 use super::{user_id_by_name, ID_ATTEMPTS};
 use crate::error::{IamError, Limit, Missing, Result};
 use crate::model::{AccessKey, KeyRecord, KeyStatus, NewAccessKey, Principal, Timestamp};
-use crate::secret::Secret;
+use crate::secret::{open_secret, seal_secret};
 use crate::store::{count, limit_i64, opt_ts, ts, Store, Tx};
 use crate::{ids, validate};
 
@@ -55,7 +56,7 @@ impl Store {
         let secret = Secret::new(ids::access_key_secret());
         for _ in 0..ID_ATTEMPTS {
             let id = ids::access_key_id();
-            let (key_id, sealed) = self.inner.keyring.seal(account, &id, &secret)?;
+            let (key_id, sealed) = seal_secret(&self.inner.keyring, account, &id, &secret)?;
             let done = sqlx::query(
                 "INSERT INTO access_keys (access_key_id, account_id, user_id, status,
                      secret_key_id, secret_sealed, created_at, last_used_at)
@@ -219,7 +220,7 @@ impl Store {
     /// id is what names the account.
     pub async fn access_key(&self, access_key_id: &str) -> Result<Option<KeyRecord>> {
         let row = sqlx::query(
-            "SELECT k.account_id, k.user_id, k.status, k.secret_key_id, k.secret_sealed,
+            "SELECT k.account_id, k.user_id, k.status, k.secret_sealed,
                     u.name AS user_name
              FROM access_keys k
              LEFT JOIN users u ON u.account_id = k.account_id AND u.user_id = k.user_id
@@ -246,8 +247,8 @@ impl Store {
             // A key whose user is gone (foreign keys forbid it): unknown.
             (Some(_), None) => return Ok(None),
         };
-        let secret = self.inner.keyring.open(
-            &row.try_get::<String, _>("secret_key_id")?,
+        let secret = open_secret(
+            &self.inner.keyring,
             &row.try_get::<String, _>("secret_sealed")?,
             &account,
             access_key_id,

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use auth::KeyRing;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyConnection;
 use sqlx::{Any, AnyPool, Row};
@@ -18,7 +19,6 @@ use tokio::task::JoinHandle;
 use crate::authorize::Cache;
 use crate::error::{IamError, Missing, Problem, Result};
 use crate::model::{ListOptions, Listing, Timestamp};
-use crate::secret::Keyring;
 
 pub(crate) type Tx = sqlx::Transaction<'static, Any>;
 
@@ -27,8 +27,10 @@ pub(crate) type Tx = sqlx::Transaction<'static, Any>;
 pub(crate) const NOTIFY_CHANNEL: &str = "rampart_iam";
 const NOTIFY: &str = "NOTIFY rampart_iam";
 
-/// Arbitrary constant naming the advisory lock migrations hold on PostgreSQL.
+/// Arbitrary constants naming the advisory locks held on PostgreSQL while
+/// migrating, and while creating the first account.
 const MIGRATION_LOCK: i64 = 0x0072_616d_7061_7274; // "rampart"
+pub(crate) const FIRST_ACCOUNT_LOCK: i64 = 0x0072_616d_7061_7275;
 
 /// Quotas, Alibaba's by default (protocol §7.3; RAM's error page for groups).
 /// Tests lower them to reach the limits quickly.
@@ -88,7 +90,7 @@ pub struct Store {
 pub(crate) struct Inner {
     pub(crate) pool: AnyPool,
     pub(crate) dialect: Dialect,
-    pub(crate) keyring: Keyring,
+    pub(crate) keyring: KeyRing,
     pub(crate) limits: Limits,
     pub(crate) changes: Arc<Changes>,
     pub(crate) cache: Cache,
@@ -118,13 +120,13 @@ impl Store {
     /// Opens (creating if needed) the store at `url` and brings its schema
     /// up to date: `sqlite://PATH?mode=rwc` (the embedded default) or
     /// `postgres://USER@HOST:PORT/DB`. `keys` seal and open access-key
-    /// secrets. On PostgreSQL this also starts the task that listens for
+    /// secrets (the ring's first key seals; every key in it opens). On PostgreSQL this also starts the task that listens for
     /// other nodes' writes; call it within a Tokio runtime.
-    pub async fn open(url: &str, keys: Keyring) -> Result<Store> {
+    pub async fn open(url: &str, keys: KeyRing) -> Result<Store> {
         Store::open_with(url, keys, StoreOptions::default()).await
     }
 
-    pub async fn open_with(url: &str, keys: Keyring, options: StoreOptions) -> Result<Store> {
+    pub async fn open_with(url: &str, keys: KeyRing, options: StoreOptions) -> Result<Store> {
         let dialect = if url.starts_with("sqlite:") {
             Dialect::Sqlite
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -198,13 +200,7 @@ impl Store {
     /// database at once apply each migration exactly once.
     async fn migrate(&self) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        if self.inner.dialect == Dialect::Postgres {
-            // Wrapped in COUNT: the Any driver cannot carry a `void` column.
-            sqlx::query("SELECT COUNT(*) AS n FROM (SELECT pg_advisory_xact_lock($1)) AS l")
-                .bind(MIGRATION_LOCK)
-                .fetch_one(&mut *tx)
-                .await?;
-        }
+        self.advisory_lock(&mut tx, MIGRATION_LOCK).await?;
         sqlx::query(schema::SCHEMA_MIGRATIONS)
             .execute(&mut *tx)
             .await?;
@@ -260,6 +256,21 @@ impl Store {
                     .await?
             }
         })
+    }
+
+    /// Serialises the transactions that take the lock `key` until they end:
+    /// a transaction-scoped advisory lock on PostgreSQL. On SQLite a write
+    /// transaction already holds the database's write lock, so nothing more
+    /// is needed.
+    pub(crate) async fn advisory_lock(&self, tx: &mut Tx, key: i64) -> Result<()> {
+        if self.inner.dialect == Dialect::Postgres {
+            // Wrapped in COUNT: the Any driver cannot carry a `void` column.
+            sqlx::query("SELECT COUNT(*) AS n FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                .bind(key)
+                .fetch_one(&mut **tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The first statement of every write to an account: locks the

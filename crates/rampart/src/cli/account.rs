@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::serve::{describe_store_error, open_store};
 use super::settings::{Flags, MasterKeySource, Settings};
@@ -13,6 +13,19 @@ use super::{AccountCreateArgs, Output};
 
 /// Exit status for a command line that cannot be carried out.
 const USAGE: u8 = 2;
+
+/// The `--output json` answer. A struct rather than a JSON map, so the
+/// fields come out in this order whatever features `serde_json` was built
+/// with (a map is sorted, or in insertion order with `preserve_order`).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Created<'a> {
+    account_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_alias: Option<&'a str>,
+    access_key_id: &'a str,
+    access_key_secret: &'a str,
+}
 
 /// The master key for an admin verb. Unlike `serve`, a missing key file is
 /// made only when the store is the data folder's own SQLite file (a fresh
@@ -43,34 +56,17 @@ async fn create(
 ) -> Result<iam::NewAccount, String> {
     let key = admin_master_key(settings, store_given)?;
     let store = open_store(settings, key).await?;
-    let result = async {
-        let new = store.create_account().await?;
-        if let Some(alias) = alias {
-            // TODO(iam): create the account and set its alias in one
-            // transaction (e.g. `create_account(alias: Option<&str>)`);
-            // until then a malformed or taken alias leaves an account
-            // without an alias, and the error below says so.
-            if let Err(e) = store
-                .set_account_alias(&new.account.account_id, alias)
-                .await
-            {
-                return Ok::<_, iam::IamError>((new, Some(e)));
-            }
-        }
-        Ok((new, None))
-    }
-    .await;
+    // One transaction: a refused alias leaves no account behind.
+    let result = store.create_account(alias).await;
     store.close().await;
-    match result {
-        Ok((new, None)) => Ok(new),
-        Ok((new, Some(e))) => Err(format!(
-            "account {} was created, but its alias was refused: {} ({})",
-            new.account.account_id,
-            e.message(),
-            e.code()
-        )),
-        Err(e) => Err(describe_store_error(&settings.store, &e)),
-    }
+    result.map_err(|e| match e {
+        iam::IamError::Internal { .. } => describe_store_error(&settings.store, &e),
+        refused => format!(
+            "{} ({}); no account was created",
+            refused.message(),
+            refused.code()
+        ),
+    })
 }
 
 pub fn run(args: &AccountCreateArgs) -> ExitCode {
@@ -109,19 +105,23 @@ pub fn run(args: &AccountCreateArgs) -> ExitCode {
     let key = &new.root_access_key;
     match args.output {
         Output::Json => {
-            let mut record = json!({
-                "AccountId": new.account.account_id,
-                "AccessKeyId": key.access_key_id,
-                "AccessKeySecret": key.secret.expose(),
-            });
-            if let (Some(alias), Some(object)) = (&args.alias, record.as_object_mut()) {
-                object.insert("AccountAlias".into(), json!(alias));
+            let record = Created {
+                account_id: &new.account.account_id,
+                account_alias: new.account.alias.as_deref(),
+                access_key_id: &key.access_key_id,
+                access_key_secret: key.secret.expose(),
+            };
+            match serde_json::to_string(&record) {
+                Ok(text) => println!("{text}"),
+                Err(e) => {
+                    eprintln!("rampart account create: cannot write the answer: {e}");
+                    return ExitCode::FAILURE;
+                }
             }
-            println!("{record}");
         }
         Output::Text => {
             println!("AccountId        {}", new.account.account_id);
-            if let Some(alias) = &args.alias {
+            if let Some(alias) = &new.account.alias {
                 println!("AccountAlias     {alias}");
             }
             println!("AccessKeyId      {}", key.access_key_id);

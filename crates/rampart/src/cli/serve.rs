@@ -28,16 +28,18 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 /// The file the first account's root key is written to, in the data folder.
 pub const FIRST_ACCOUNT_FILE: &str = "first-account.json";
 
-/// The keyring for a master key, named by a fingerprint of the key: nodes
-/// sharing one key agree on its name, and a store opened with another key
-/// says which key sealed its secrets.
-pub fn keyring(key: [u8; 32]) -> iam::Keyring {
+/// The key ring for a master key, the key named by a fingerprint of itself:
+/// nodes sharing one key agree on its name, and a store opened with another
+/// key says which key sealed its secrets.
+pub fn keyring(key: [u8; 32]) -> Result<auth::KeyRing, String> {
     let digest = Sha256::new()
         .chain_update(b"rampart master key id\0")
         .chain_update(key)
         .finalize();
     let id = format!("k-{}", hex::encode(digest.get(..6).unwrap_or_default()));
-    iam::Keyring::new(id, iam::MasterKey::from_bytes(key))
+    auth::SealingKey::new(&id, key)
+        .and_then(|key| auth::KeyRing::new(vec![key]))
+        .map_err(|e| format!("the master key: {e}"))
 }
 
 /// The store URL handed to the store: a SQLite URL without `mode=` gets
@@ -53,7 +55,7 @@ pub fn store_url(url: &str) -> String {
 
 /// Opens the store named by the settings.
 pub async fn open_store(settings: &Settings, key: [u8; 32]) -> Result<iam::Store, String> {
-    iam::Store::open(&store_url(&settings.store), keyring(key))
+    iam::Store::open(&store_url(&settings.store), keyring(key)?)
         .await
         .map_err(|e| describe_store_error(&settings.store, &e))
 }
@@ -118,20 +120,22 @@ Point the Alibaba Cloud SDKs at http://{endpoint}:
 }
 
 /// Creates the first account when the store has none: prints it once and
-/// writes `first-account.json`. Another node (or an earlier start) having
-/// created an account is the normal case, and does nothing.
+/// writes `first-account.json`. Another node (or an earlier start, or
+/// `rampart account create`) having created an account is the normal case,
+/// and does nothing; nodes starting together on one empty store create one
+/// account between them (the store checks and creates in one transaction).
 async fn ensure_first_account(
     store: &iam::Store,
     settings: &Settings,
     endpoint: &str,
 ) -> Result<(), String> {
-    if store_has_accounts(&settings.store).await? {
-        return Ok(());
-    }
-    let new = store
-        .create_account()
+    let created = store
+        .create_first_account()
         .await
         .map_err(|e| describe_store_error(&settings.store, &e))?;
+    let Some(new) = created else {
+        return Ok(());
+    };
     let file = settings.data_dir.join(FIRST_ACCOUNT_FILE);
     let record = json!({
         "AccountId": new.account.account_id,
@@ -148,29 +152,6 @@ async fn ensure_first_account(
     write_private_file(&file, text.as_bytes())?;
     println!("{}", first_account_text(&new, endpoint, &file));
     Ok(())
-}
-
-/// Whether the store holds any account.
-///
-/// TODO(iam): the store has no way to ask this (no account listing or
-/// count); replace this with such a method when it exists. Until then one
-/// read-only query on the `accounts` table of iam's schema, over its own
-/// short-lived connection, so that the first-start rule is right for both
-/// engines (a marker file in the data folder would be wrong when several
-/// nodes share one PostgreSQL, or after `rampart account create`).
-async fn store_has_accounts(url: &str) -> Result<bool, String> {
-    use sqlx::Connection as _;
-    sqlx::any::install_default_drivers();
-    let failed = |e: sqlx::Error| format!("store {url}: cannot count accounts: {e}");
-    let mut connection = sqlx::AnyConnection::connect(&store_url(url))
-        .await
-        .map_err(failed)?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
-        .fetch_one(&mut connection)
-        .await
-        .map_err(failed)?;
-    let _ = connection.close().await;
-    Ok(count > 0)
 }
 
 /// Completes on the first SIGTERM or SIGINT.
@@ -357,11 +338,9 @@ mod tests {
 
     #[test]
     fn key_ids_are_stable_fingerprints() {
-        let a = keyring([1; 32]);
-        let b = keyring([1; 32]);
-        let c = keyring([2; 32]);
-        assert_eq!(a.active_id(), b.active_id());
-        assert_ne!(a.active_id(), c.active_id());
-        assert!(a.active_id().starts_with("k-"));
+        let id = |key| keyring(key).unwrap().active().unwrap().id().to_owned();
+        assert_eq!(id([1; 32]), id([1; 32]));
+        assert_ne!(id([1; 32]), id([2; 32]));
+        assert!(id([1; 32]).starts_with("k-"));
     }
 }

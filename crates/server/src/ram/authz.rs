@@ -23,6 +23,10 @@
 //! | system policy | `acs:ram:*:system:policy/NAME` |
 //! | account-wide (List*, alias) | `acs:ram:*:ACCOUNT:*` |
 //!
+//! System policies belong to no account: the decision point lets their
+//! ARNs past the account boundary, so the root may attach them and a user's
+//! or role's own policies decide for it, like any other resource.
+//!
 //! Access-key calls without `UserName` act on the caller itself, so they
 //! check the caller's own user ARN (the root identity is not subject to
 //! policies in its own account; the decision point knows that).

@@ -174,15 +174,12 @@ fn context(peer: SocketAddr, principal: &iam::Principal, access_key_id: &str) ->
     context
 }
 
-/// Decides one check: the decision point, except for system policies.
+/// Decides one check at the decision point.
 async fn decide(
     call: &Call<'_>,
     check: &Check,
     context: &policy::Context,
 ) -> Result<Verdict, ApiError> {
-    if check.resource.starts_with(SYSTEM_POLICY_PREFIX) {
-        return decide_system_policy(call, check, context).await;
-    }
     let answer = call
         .store
         .authorize(
@@ -193,64 +190,6 @@ async fn decide(
         )
         .await?;
     Ok(Verdict::from(&answer))
-}
-
-/// The resource prefix of system policies (`ram::authz::policy_arn`).
-const SYSTEM_POLICY_PREFIX: &str = "acs:ram:*:system:policy/";
-
-/// Decides a check on a system policy (`acs:ram:*:system:policy/NAME`).
-///
-/// TODO(iam): `Store::authorize` applies its account boundary to every
-/// resource and reads the pseudo-account `system` as another account, so
-/// it denies every check on a system policy (the root's too), and with it
-/// every AttachPolicyTo*/DetachPolicyFrom* of a system policy. Until the
-/// boundary lets `acs:ram:*:system:policy/*` through, this decides such a
-/// check the way `authorize` decides the rest: the root may act in its own
-/// account; a user or role is decided by its compiled policies.
-async fn decide_system_policy(
-    call: &Call<'_>,
-    check: &Check,
-    context: &policy::Context,
-) -> Result<Verdict, ApiError> {
-    if let iam::Principal::Root { .. } = call.principal {
-        return Ok(Verdict {
-            outcome: policy::Outcome::Allow,
-            deciding: Some("AccountRoot".to_owned()),
-        });
-    }
-    let compiled = call.store.compiled_policies(call.principal).await?;
-    if !compiled.principal_exists() {
-        return Ok(Verdict {
-            outcome: policy::Outcome::ImplicitDeny,
-            deciding: Some("UnknownPrincipal".to_owned()),
-        });
-    }
-    let resources = [check.resource.as_str()];
-    let decision = policy::decide(
-        &[compiled.set()],
-        &policy::Request {
-            action: &check.action,
-            resources: &resources,
-            context,
-        },
-    );
-    let deciding = decision
-        .deciding
-        .and_then(|r| {
-            compiled
-                .source(r.policy)
-                .map(|source| (source, r.statement))
-        })
-        .map(|(source, statement)| {
-            format!(
-                "{}:{}:{}:Statement[{statement}]",
-                source.policy_type, source.name, source.version
-            )
-        });
-    Ok(Verdict {
-        outcome: decision.outcome,
-        deciding,
-    })
 }
 
 /// Asks every check; the first that is not allowed ends the call with
@@ -340,7 +279,7 @@ async fn process(
             let record = store.access_key(&id).await?;
             Ok(record.map(|r| KeyRecord {
                 active: r.status == iam::KeyStatus::Active,
-                secret: auth::Secret::new(r.secret.expose()),
+                secret: r.secret,
                 principal: r.principal,
             }))
         },

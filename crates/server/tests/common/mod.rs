@@ -126,9 +126,9 @@ impl TestServer {
     pub async fn start_with(config: server::Config) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/rampart.db?mode=rwc", dir.path().display());
-        let keys = iam::Keyring::new("test", iam::MasterKey::generate());
+        let keys = auth::KeyRing::new(vec![auth::SealingKey::generate("test").unwrap()]).unwrap();
         let store = iam::Store::open(&url, keys).await.unwrap();
-        let first = store.create_account().await.unwrap();
+        let first = store.create_account(None).await.unwrap();
         let state = Arc::new(server::AppState::new(store.clone(), config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -345,7 +345,7 @@ impl TestServer {
 
     /// A second account and its root key, made in the store directly.
     pub async fn other_account(&self) -> (String, Key) {
-        let new = self.store.create_account().await.unwrap();
+        let new = self.store.create_account(None).await.unwrap();
         (
             new.account.account_id.clone(),
             Key {
