@@ -12,6 +12,18 @@ ENV_BIN = "RAMPART_BIN"  # path to the built `rampart` binary (required)
 ENV_POSTGRES = "RAMPART_TEST_POSTGRES_URL"  # enables the PostgreSQL pass
 ENV_KEEP = "RAMPART_E2E_KEEP"  # "1": keep temp data folders and server logs
 
+# The test clock (rampart serve --test-clock): the server shifts the clock it
+# issues and checks STS sessions by, by the whole seconds written in the file
+# this variable names (read on every request). A testing aid only; the
+# harness always starts the server with it, at offset 0.
+TEST_CLOCK_FLAG = "--test-clock"
+ENV_TEST_CLOCK_FILE = "RAMPART_TEST_CLOCK_OFFSET_FILE"
+TEST_CLOCK_FILE = "clock-offset"
+
+# The credentials URI route prefix (rampart credentials-uri create prints the
+# whole URI; the tests only check it starts like this).
+CREDENTIALS_URI_PATH = "/rampart/credentials/"
+
 # API versions.
 RAM_VERSION = "2015-05-01"
 STS_VERSION = "2015-04-01"

@@ -7,11 +7,14 @@ plain http (protocol notes §4), behind one small interface:
 Every caller checks the success envelope (RequestId, no foreign Code, the
 SDK model's field names and types) so a test cannot pass on an empty 200.
 
-Clients:
-  tea_v3   alibabacloud_ram20150501.client.Client, default ACS3-HMAC-SHA256 signing
+Clients (for RAM by default; `product="sts"` gives the STS ones):
+  tea_v3   alibabacloud_ram20150501 / alibabacloud_sts20150401 Client, default ACS3-HMAC-SHA256
   tea_v2   the same client with Config(signature_algorithm='v2'): V1 RPC signing
-  classic  aliyunsdkcore.client.AcsClient + aliyunsdkram request classes
+  classic  aliyunsdkcore.client.AcsClient + aliyunsdkram / aliyunsdksts request classes
   popcore  @alicloud/pop-core (Node.js), via node/popcore.js, GET or POST
+
+Credentials with a `security_token` are temporary (STS) credentials: every
+client sends the token the way it does against Alibaba Cloud.
 """
 
 from __future__ import annotations
@@ -50,6 +53,15 @@ class Credentials:
         return self.with_secret(s[:-1] + ("x" if s[-1:] != "x" else "y"))
 
 
+# What each product's clients are made of.
+PRODUCTS = {
+    "ram": {"version": config.RAM_VERSION, "tea": "alibabacloud_ram20150501",
+            "classic": "aliyunsdkram.request.v20150501"},
+    "sts": {"version": config.STS_VERSION, "tea": "alibabacloud_sts20150401",
+            "classic": "aliyunsdksts.request.v20150401"},
+}
+
+
 def _snake(action: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", action).lower()
 
@@ -81,10 +93,11 @@ class Caller:
 # --------------------------------------------------------------------------
 
 
-def _recording_client_class():
-    from alibabacloud_ram20150501.client import Client as RamClient
+def _recording_client_class(product="ram"):
+    module = importlib.import_module(PRODUCTS[product]["tea"] + ".client")
+    ProductClient = module.Client
 
-    class RecordingRamClient(RamClient):
+    class RecordingRamClient(ProductClient):
         """Keeps the raw result of the last call (status, headers, parsed JSON)
         so the tests can check the wire shape, not only what the model kept."""
 
@@ -100,10 +113,12 @@ def _recording_client_class():
 
 
 class TeaCaller(Caller):
-    def __init__(self, port: int, creds: Credentials, *, v2: bool = False):
+    def __init__(self, port: int, creds: Credentials, *, v2: bool = False, product="ram"):
         from alibabacloud_tea_openapi.utils_models import Config
 
-        self.name = "tea-v2" if v2 else "tea-v3"
+        self.name = ("tea-v2" if v2 else "tea-v3") + ("" if product == "ram" else "-" + product)
+        self.product = product
+        self.version = PRODUCTS[product]["version"]
         self.port = port
         self.creds = creds
         cfg = Config(
@@ -118,7 +133,7 @@ class TeaCaller(Caller):
         )
         if v2:
             cfg.signature_algorithm = "v2"
-        self.client = _recording_client_class()(cfg)
+        self.client = _recording_client_class(product)(cfg)
 
     def _errors(self):
         from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
@@ -131,9 +146,9 @@ class TeaCaller(Caller):
                         exc.status_code, data.get("RequestId"), data)
 
     def _call(self, action, params):
-        from alibabacloud_ram20150501 import models
         from darabonba.runtime import RuntimeOptions
 
+        models = importlib.import_module(PRODUCTS[self.product]["tea"] + ".models")
         method = getattr(self.client, _snake(action) + "_with_options")
         request_cls = getattr(models, action + "Request", None)
         try:
@@ -175,9 +190,13 @@ class TeaCaller(Caller):
 class ClassicCaller(Caller):
     name = "classic"
 
-    def __init__(self, port: int, creds: Credentials):
+    def __init__(self, port: int, creds: Credentials, product="ram"):
         from aliyunsdkcore.client import AcsClient
 
+        self.product = product
+        self.version = PRODUCTS[product]["version"]
+        if product != "ram":
+            self.name = "classic-" + product
         self.port = port
         self.creds = creds
         self.endpoint = "127.0.0.1:%d" % port
@@ -204,7 +223,8 @@ class ClassicCaller(Caller):
         return json.loads(raw.decode("utf-8"))
 
     def request_for(self, action, params):
-        module = importlib.import_module("aliyunsdkram.request.v20150501.%sRequest" % action)
+        module = importlib.import_module("%s.%sRequest" % (PRODUCTS[self.product]["classic"],
+                                                            action))
         req = getattr(module, action + "Request")()
         for key, value in params.items():
             setter = getattr(req, "set_" + key, None)
@@ -255,9 +275,10 @@ def run_node(script: str, commands):
 
 
 class PopCoreCaller(Caller):
-    def __init__(self, port: int, creds: Credentials, *, method: str = "POST"):
+    def __init__(self, port: int, creds: Credentials, *, method: str = "POST", product="ram"):
         assert method in ("GET", "POST")
-        self.name = "pop-core-" + method
+        self.name = "pop-core-" + method + ("" if product == "ram" else "-" + product)
+        self.version = PRODUCTS[product]["version"]
         self.port = port
         self.creds = creds
         self.method = method
@@ -312,34 +333,37 @@ class PopCoreCaller(Caller):
 KINDS = ("tea_v3", "tea_v2", "classic", "popcore_post", "popcore_get")
 
 
-def make(kind: str, port: int, creds: Credentials) -> Caller:
+def make(kind: str, port: int, creds: Credentials, product: str = "ram") -> Caller:
     if kind == "tea_v3":
-        return TeaCaller(port, creds)
+        return TeaCaller(port, creds, product=product)
     if kind == "tea_v2":
-        return TeaCaller(port, creds, v2=True)
+        return TeaCaller(port, creds, v2=True, product=product)
     if kind == "classic":
-        return ClassicCaller(port, creds)
+        return ClassicCaller(port, creds, product=product)
     if kind == "popcore_post":
-        return PopCoreCaller(port, creds, method="POST")
+        return PopCoreCaller(port, creds, method="POST", product=product)
     if kind == "popcore_get":
-        return PopCoreCaller(port, creds, method="GET")
+        return PopCoreCaller(port, creds, method="GET", product=product)
     raise ValueError(kind)
 
 
 class Clients:
-    """All SDK clients for one set of credentials: clients.tea_v3, .tea_v2,
-    .classic, .popcore_post, .popcore_get."""
+    """All SDK clients of one product (RAM unless `product="sts"`) for one
+    set of credentials: clients.tea_v3, .tea_v2, .classic, .popcore_post,
+    .popcore_get."""
 
-    def __init__(self, port: int, creds: Credentials):
+    def __init__(self, port: int, creds: Credentials, product: str = "ram"):
+        assert product in PRODUCTS, product
         self.port = port
         self.creds = creds
+        self.product = product
         self._cache = {}
 
     def __getattr__(self, kind):
         if kind not in KINDS:
             raise AttributeError(kind)
         if kind not in self._cache:
-            self._cache[kind] = make(kind, self.port, self.creds)
+            self._cache[kind] = make(kind, self.port, self.creds, self.product)
         return self._cache[kind]
 
     def all(self):

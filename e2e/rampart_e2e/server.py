@@ -3,10 +3,15 @@ accounts with `rampart account create`.
 
 Interface assumed (see config.py and README.md "Assumptions"):
   rampart serve --data-dir DIR --listen 127.0.0.1:P --registry-listen 127.0.0.1:Q [--store URL]
+      --test-clock, with RAMPART_TEST_CLOCK_OFFSET_FILE=TMP/clock-offset (offset in seconds)
   GET /healthz -> 200 once serving
   DIR/first-account.json written on first start: {"AccountId","AccessKeyId","AccessKeySecret"}
   rampart account create --data-dir DIR [--store URL] --alias NAME --output json
       -> prints {"AccountId","AccessKeyId","AccessKeySecret"}
+  rampart credentials-uri create --data-dir DIR [--store URL] --account A --role NAME
+      [--session-name S] --endpoint http://127.0.0.1:P --output json  -> {"BindingId", "Uri", ...}
+  rampart credentials-uri delete --data-dir DIR [--store URL] --account A --binding ID
+  the audit table `audit_events` of the store (read directly by the tests)
   SIGTERM -> exits 0
 """
 
@@ -112,15 +117,21 @@ class PostgresDatabase:
 
 
 class RampartServer:
-    def __init__(self, store: str, postgres_url: str | None = None):
+    def __init__(self, store: str, postgres_url: str | None = None, *, extra_env=None,
+                 first_account=True):
+        """`extra_env` adds to the server's environment; `first_account=False`
+        for a further node on a store that already has accounts."""
         assert store in ("sqlite", "postgres")
         self.store = store
+        self.extra_env = dict(extra_env or {})
+        self.first_account = first_account
         self.binary = rampart_binary()
         self.postgres_url = postgres_url
         self.tmp = tempfile.mkdtemp(prefix="rampart-e2e-%s-" % store)
         self.data_dir = os.path.join(self.tmp, "data")
         os.makedirs(self.data_dir)
         self.log_path = os.path.join(self.tmp, "server.log")
+        self.clock_file = os.path.join(self.tmp, config.TEST_CLOCK_FILE)
         self.port = None
         self.registry_port = None
         self.proc = None
@@ -135,7 +146,15 @@ class RampartServer:
                "--registry-listen", "127.0.0.1:%d" % self.registry_port]
         if self.store == "postgres":
             cmd += ["--store", self.postgres_url]
+        cmd.append(config.TEST_CLOCK_FLAG)
         return cmd
+
+    def set_clock_offset(self, seconds: int):
+        """Shifts the server's session clock by `seconds` from now on."""
+        tmp = self.clock_file + ".tmp"
+        with open(tmp, "w", encoding="ascii") as f:
+            f.write("%d\n" % seconds)
+        os.replace(tmp, self.clock_file)
 
     def start(self):
         self.port = free_port()
@@ -143,8 +162,12 @@ class RampartServer:
         while self.registry_port == self.port:
             self.registry_port = free_port()
         self._log = open(self.log_path, "ab")
+        self.set_clock_offset(0)
+        env = _child_env()
+        env[config.ENV_TEST_CLOCK_FILE] = self.clock_file
+        env.update(self.extra_env)
         self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=_child_env(), cwd=self.tmp)
+                                     stdin=subprocess.DEVNULL, env=env, cwd=self.tmp)
         deadline = time.monotonic() + config.START_TIMEOUT
         while True:
             if self.proc.poll() is not None:
@@ -157,8 +180,20 @@ class RampartServer:
                 raise ServerError("GET /healthz did not answer 200 within %ss.\n%s" % (
                     config.START_TIMEOUT, self.describe()))
             time.sleep(0.05)
-        self.root = self._read_first_account()
+        if self.first_account:
+            self.root = self._read_first_account()
         return self
+
+    def shared_keys_env(self):
+        """The environment another node needs to share this one's store: its
+        master key and STS key, as the README says nodes must."""
+        keys = os.path.join(self.data_dir, "keys")
+        with open(os.path.join(keys, "master.key"), encoding="ascii") as f:
+            master = f.read().strip()
+        with open(os.path.join(keys, "sts.key"), encoding="ascii") as f:
+            sts = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        return {"RAMPART_MASTER_KEY": master, "RAMPART_STS_KEY": sts[0],
+                "RAMPART_STS_OLD_KEYS": ",".join(sts[1:])}
 
     def _healthz_ok(self):
         try:
@@ -241,6 +276,62 @@ class RampartServer:
         if self.store == "postgres":
             args += ["--store", self.postgres_url]
         return args
+
+    def run_cli(self, *args, timeout=60):
+        """Runs `rampart ARGS` in the run's temp folder; returns stdout, or
+        raises with both streams on a non-zero exit."""
+        cmd = [self.binary, *args]
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=_child_env(), timeout=timeout,
+                              cwd=self.tmp)
+        if proc.returncode != 0:
+            raise ServerError("`%s` exited %s:\n%s\n%s" % (
+                " ".join(cmd), proc.returncode, proc.stdout.decode(errors="replace"),
+                proc.stderr.decode(errors="replace")))
+        return proc.stdout.decode("utf-8")
+
+    def create_credentials_uri(self, account_id: str, role: str, session_name=None) -> dict:
+        args = ["credentials-uri", "create", *self.store_args(), "--account", account_id,
+                "--role", role, "--endpoint", "http://127.0.0.1:%d" % self.port,
+                "--output", "json"]
+        if session_name:
+            args += ["--session-name", session_name]
+        return json.loads(self.run_cli(*args))
+
+    def delete_credentials_uri(self, account_id: str, binding_id: str):
+        self.run_cli("credentials-uri", "delete", *self.store_args(), "--account", account_id,
+                     "--binding", binding_id)
+
+    def audit_rows(self, account_id: str) -> list:
+        """The account's rows of the store's audit table, oldest first, each a
+        dict with `principal_chain` decoded (a list, [] when NULL)."""
+        columns = ("request_id, occurred_at, account_id, principal_arn, action, resource, "
+                   "decision, deciding_statement, error_code, principal_chain, session_id, "
+                   "issued_session_id")
+        sql = ("SELECT %s FROM audit_events WHERE account_id = {p} "
+               "ORDER BY occurred_at, event_id" % columns)
+        names = [c.strip() for c in columns.split(",")]
+        if self.store == "postgres":
+            import psycopg
+
+            with psycopg.connect(self.postgres_url, connect_timeout=10) as conn:
+                rows = conn.execute(sql.format(p="%s"), (account_id,)).fetchall()
+        else:
+            import sqlite3
+
+            conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.data_dir, "rampart.db"),
+                                   uri=True, timeout=10)
+            try:
+                rows = conn.execute(sql.format(p="?"), (account_id,)).fetchall()
+            finally:
+                conn.close()
+        out = []
+        for row in rows:
+            record = dict(zip(names, row))
+            chain = record["principal_chain"]
+            record["principal_chain"] = json.loads(chain) if chain else []
+            out.append(record)
+        return out
 
     def create_account(self, alias: str) -> Credentials:
         cmd = [self.binary, "account", "create", *self.store_args(), "--alias", alias,

@@ -91,6 +91,21 @@ def clients_for(server):
     return lambda creds: Clients(server.port, creds)
 
 
+@pytest.fixture(scope="session")
+def sts_clients_for(server):
+    """sts_clients_for(creds) -> the STS 2015-04-01 clients for any AccessKey
+    pair (temporary ones included: Credentials.security_token)."""
+    return lambda creds: Clients(server.port, creds, product="sts")
+
+
+@pytest.fixture
+def test_clock(server):
+    """test_clock(seconds) shifts the server's session clock (the test clock
+    it was started with); back to 0 when the test ends."""
+    yield server.set_clock_offset
+    server.set_clock_offset(0)
+
+
 _counter = itertools.count(1)
 
 

@@ -30,6 +30,15 @@ pub struct AuditEvent {
     pub source_ip: Option<String>,
     /// The error `Code` returned, if the request failed.
     pub error_code: Option<String>,
+    /// For a call made with temporary credentials: every principal of the
+    /// chain, the one that started it first and the session itself last
+    /// (stored as a JSON array). Empty for long-term keys.
+    pub principal_chain: Vec<String>,
+    /// The id of the session that made the call, for temporary credentials.
+    pub session_id: Option<String>,
+    /// The id of the session the call issued (AssumeRole, the credentials
+    /// URI), so later calls of that session lead back to its issue.
+    pub issued_session_id: Option<String>,
 }
 
 /// Which events [`Store::list_audit`] returns: always one account's, newest
@@ -53,14 +62,32 @@ enum Bind {
     Int(i64),
 }
 
+/// The chain column: a JSON array of ARNs, NULL when there is no chain.
+fn chain_text(chain: &[String]) -> Result<Option<String>> {
+    if chain.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(chain)
+        .map(Some)
+        .map_err(|e| IamError::internal_from("encoding an audit chain", e))
+}
+
+fn chain_from_text(text: Option<String>) -> Result<Vec<String>> {
+    match text {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| IamError::internal_from("a stored audit chain does not read", e)),
+    }
+}
+
 impl Store {
     /// Appends an event. Audit writes do not invalidate policy caches.
     pub async fn record_audit(&self, event: &AuditEvent) -> Result<()> {
         sqlx::query(
             "INSERT INTO audit_events (event_id, request_id, occurred_at, account_id,
                  principal_arn, action, resource, decision, deciding_statement, source_ip,
-                 error_code)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 error_code, principal_chain, session_id, issued_session_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(ids::event_id())
         .bind(&event.request_id)
@@ -73,6 +100,9 @@ impl Store {
         .bind(event.deciding_statement.clone())
         .bind(event.source_ip.clone())
         .bind(event.error_code.clone())
+        .bind(chain_text(&event.principal_chain)?)
+        .bind(event.session_id.clone())
+        .bind(event.issued_session_id.clone())
         .execute(&self.inner.pool)
         .await?;
         Ok(())
@@ -89,7 +119,8 @@ impl Store {
         }
         let mut sql = String::from(
             "SELECT request_id, occurred_at, account_id, principal_arn, action, resource,
-                    decision, deciding_statement, source_ip, error_code
+                    decision, deciding_statement, source_ip, error_code, principal_chain,
+                    session_id, issued_session_id
              FROM audit_events WHERE account_id = $1",
         );
         let mut binds = vec![Bind::Text(filter.account_id.clone())];
@@ -140,6 +171,9 @@ impl Store {
                 deciding_statement: row.try_get("deciding_statement")?,
                 source_ip: row.try_get("source_ip")?,
                 error_code: row.try_get("error_code")?,
+                principal_chain: chain_from_text(row.try_get("principal_chain")?)?,
+                session_id: row.try_get("session_id")?,
+                issued_session_id: row.try_get("issued_session_id")?,
             });
         }
         Ok(events)

@@ -32,6 +32,9 @@ pub enum Missing {
     UserPolicy,
     GroupPolicy,
     RolePolicy,
+    /// `EntityNotExist.CredentialsUri`: rampart's own (a credentials-URI
+    /// binding, see `Store::create_credentials_uri`).
+    CredentialsUri,
 }
 
 impl Missing {
@@ -48,6 +51,7 @@ impl Missing {
             Missing::UserPolicy => "User.Policy",
             Missing::GroupPolicy => "Group.Policy",
             Missing::RolePolicy => "Role.Policy",
+            Missing::CredentialsUri => "CredentialsUri",
         }
     }
 
@@ -64,6 +68,7 @@ impl Missing {
             Missing::UserPolicy => "The indicate policy of the user does not exist.",
             Missing::GroupPolicy => "The indicate policy attached to the group does not exist.",
             Missing::RolePolicy => "The indicate policy attached to the role does not exist.",
+            Missing::CredentialsUri => "The credentials URI binding does not exist.",
         }
     }
 }

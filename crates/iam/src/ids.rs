@@ -58,6 +58,16 @@ pub fn access_key_secret() -> String {
     alphanumeric(30)
 }
 
+/// `cu-` and 20 letters and digits: a credentials-URI binding.
+pub fn credentials_uri_id() -> String {
+    format!("cu-{}", alphanumeric(20))
+}
+
+/// 43 letters and digits (about 256 bits): a credentials-URI secret.
+pub fn credentials_uri_secret() -> String {
+    alphanumeric(43)
+}
+
 /// Id of an audit event.
 pub fn event_id() -> String {
     format!("ev-{}", alphanumeric(24))

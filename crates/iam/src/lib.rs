@@ -81,12 +81,23 @@
 //! second). While that listener is reconnecting, the cache is bypassed.
 //! SQLite is single-node, so the in-process counter is all it needs.
 //!
+//! # What STS reads on every request
+//!
+//! A request made with temporary credentials is checked against the store
+//! each time: its role ([`Store::role_record`], with the `revoked_before`
+//! stamp [`Store::revoke_role_sessions`] sets) and the user that started
+//! its chain ([`Store::user_by_id`]). Both lookups are cached under the
+//! same generation counter as compiled policy sets, so a revocation or a
+//! deletion, here or on another PostgreSQL node, is seen by the next
+//! lookup, and an unchanged store costs no query.
+//!
 //! # Audit
 //!
 //! [`Store::record_audit`] appends one row per decision (request id, time,
 //! account, principal ARN, action, resource, decision, deciding statement,
-//! source IP, error code); [`Store::list_audit`] reads them back for one
-//! account.
+//! source IP, error code, and for STS the principal chain, the session id
+//! and the id of a session issued); [`Store::list_audit`] reads them back
+//! for one account.
 
 // Tests may fail loudly; library code may not.
 #![cfg_attr(
@@ -101,6 +112,7 @@
 
 mod audit;
 mod authorize;
+mod credentials_uri;
 mod error;
 mod ids;
 mod model;
@@ -111,6 +123,9 @@ mod validate;
 
 pub use audit::{AuditEvent, AuditFilter};
 pub use authorize::{Authorization, Basis, CompiledPolicies, DecidingStatement, PolicySource};
+pub use credentials_uri::{
+    CreateCredentialsUri, CredentialsUri, NewCredentialsUri, DEFAULT_URI_SESSION_SECONDS,
+};
 pub use error::{Conflict, Existing, IamError, Limit, Missing, Problem, Result};
 pub use model::{
     AccessKey, Account, AttachedGroup, AttachedPolicy, AttachedRole, AttachedUser, CreatePolicy,

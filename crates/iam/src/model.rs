@@ -274,6 +274,9 @@ pub struct Role {
     pub max_session_duration: i64,
     pub create_date: Timestamp,
     pub update_date: Timestamp,
+    /// Sessions of this role issued before this instant are invalid (set by
+    /// `Store::revoke_role_sessions`); `None` when never revoked.
+    pub revoked_before: Option<Timestamp>,
 }
 
 /// CreateRole's parameters.

@@ -49,6 +49,14 @@ pub fn role_name(param: &'static str, value: &str) -> Result<()> {
     })
 }
 
+/// RoleSessionName (STS): 2–64, letters, digits, `.`, `@`, `_`, `-`.
+pub fn session_name(param: &'static str, value: &str) -> Result<()> {
+    length(param, value, 2, 64)?;
+    chars(param, value, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '.' | '@' | '_' | '-')
+    })
+}
+
 /// PolicyName: 1–128, letters, digits, `-`.
 pub fn policy_name(param: &'static str, value: &str) -> Result<()> {
     length(param, value, 1, 128)?;

@@ -266,7 +266,19 @@ scenarios!(
     audit_log,
     migrations_are_idempotent_and_concurrent,
     racing_writers_respect_limits_and_names,
+    role_sessions_revocation_and_lookups,
+    audit_chain_of_a_session,
+    credentials_uris,
 );
+
+/// PostgreSQL only: a second node sees a revocation and a deleted user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_second_node_sees_revocation_within_a_second() {
+    let Some(h) = Harness::postgres().await else {
+        return;
+    };
+    second_node_sees_revocation(&h).await;
+}
 
 /// PostgreSQL only: a second node hears the first one's writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2923,6 +2935,9 @@ async fn audit_log(h: &Harness) {
         ),
         source_ip: Some("10.0.0.1".into()),
         error_code: None,
+        principal_chain: Vec::new(),
+        session_id: None,
+        issued_session_id: None,
     };
     s.record_audit(&event("r1", 1000, "cr:PullRepository", "Allow"))
         .await
@@ -3022,7 +3037,7 @@ async fn migrations_are_idempotent_and_concurrent(h: &Harness) {
         .iter()
         .map(|r| r.get::<i64, _>(0))
         .collect();
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
     raw.close().await;
     // Reopening changes nothing.
     drop(one);
@@ -3100,4 +3115,368 @@ async fn racing_writers_respect_limits_and_names(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 18);
+}
+
+async fn role_sessions_revocation_and_lookups(h: &Harness) {
+    let s = &h.store;
+    let a = account(h).await;
+    let b = account(h).await;
+    let role = s
+        .create_role(
+            &a,
+            &CreateRole {
+                name: "Fc-Admin".into(),
+                trust_policy: trust(&b),
+                ..CreateRole::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(role.revoked_before, None);
+    // Looked up in any case, and the same twice (the second from the cache).
+    let found = s.role_record(&a, "fc-admin").await.unwrap().unwrap();
+    assert_eq!(found, role);
+    assert_eq!(s.role_record(&a, "FC-ADMIN").await.unwrap().unwrap(), role);
+    assert_eq!(s.role_record(&b, "fc-admin").await.unwrap(), None);
+    assert_eq!(s.role_record(&a, "nobody").await.unwrap(), None);
+
+    // Revocation is seen by the next lookup, and only moves forward.
+    let revoked = s
+        .revoke_role_sessions(&a, "FC-admin", Timestamp(2_000_000_000))
+        .await
+        .unwrap();
+    assert_eq!(revoked.revoked_before, Some(Timestamp(2_000_000_000)));
+    assert_eq!(
+        s.role_record(&a, "fc-admin")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_before,
+        Some(Timestamp(2_000_000_000))
+    );
+    let again = s
+        .revoke_role_sessions(&a, "fc-admin", Timestamp(1_000_000_000))
+        .await
+        .unwrap();
+    assert_eq!(again.revoked_before, Some(Timestamp(2_000_000_000)));
+    let later = s
+        .revoke_role_sessions(&a, "fc-admin", Timestamp(2_000_000_100))
+        .await
+        .unwrap();
+    assert_eq!(later.revoked_before, Some(Timestamp(2_000_000_100)));
+    // The stamp comes back with the role everywhere.
+    assert_eq!(
+        s.get_role(&a, "fc-admin").await.unwrap().revoked_before,
+        Some(Timestamp(2_000_000_100))
+    );
+    let listed = s.list_roles(&a, &ListOptions::default()).await.unwrap();
+    assert_eq!(
+        listed.items[0].revoked_before,
+        Some(Timestamp(2_000_000_100))
+    );
+    let updated = s
+        .update_role(
+            &a,
+            "fc-admin",
+            &UpdateRole {
+                new_description: Some("d".into()),
+                ..UpdateRole::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.revoked_before, Some(Timestamp(2_000_000_100)));
+    assert_eq!(
+        code(s.revoke_role_sessions(&a, "nobody", Timestamp(1)).await),
+        "EntityNotExist.Role"
+    );
+    assert_eq!(
+        code(s.revoke_role_sessions(&a, "bad_name", Timestamp(1)).await),
+        "InvalidParameter.RoleName.InvalidChars"
+    );
+    // Another account's role of the same name is untouched.
+    s.create_role(
+        &b,
+        &CreateRole {
+            name: "fc-admin".into(),
+            trust_policy: trust(&a),
+            ..CreateRole::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.role_record(&b, "fc-admin")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_before,
+        None
+    );
+
+    // Deleted and re-created: a new id, no stamp.
+    s.delete_role(&a, "fc-admin").await.unwrap();
+    assert_eq!(s.role_record(&a, "fc-admin").await.unwrap(), None);
+    let fresh = s
+        .create_role(
+            &a,
+            &CreateRole {
+                name: "fc-admin".into(),
+                trust_policy: trust(&b),
+                ..CreateRole::default()
+            },
+        )
+        .await
+        .unwrap();
+    let looked = s.role_record(&a, "fc-admin").await.unwrap().unwrap();
+    assert_eq!(looked.role_id, fresh.role_id);
+    assert_ne!(looked.role_id, role.role_id);
+    assert_eq!(looked.revoked_before, None);
+
+    // Users by id, and their deletion.
+    let alice = s.create_user(&b, &user("alice")).await.unwrap();
+    let got = s.user_by_id(&b, &alice.user_id).await.unwrap().unwrap();
+    assert_eq!(got.name, "alice");
+    assert_eq!(s.user_by_id(&a, &alice.user_id).await.unwrap(), None);
+    assert_eq!(s.user_by_id(&b, "1234").await.unwrap(), None);
+    s.delete_user(&b, "alice").await.unwrap();
+    assert_eq!(s.user_by_id(&b, &alice.user_id).await.unwrap(), None);
+}
+
+async fn second_node_sees_revocation(h: &Harness) {
+    assert!(h.is_postgres());
+    let first = &h.store;
+    let second = h.open(Limits::default()).await;
+    let a = account(h).await;
+    first
+        .create_role(
+            &a,
+            &CreateRole {
+                name: "r".into(),
+                trust_policy: trust(&a),
+                ..CreateRole::default()
+            },
+        )
+        .await
+        .unwrap();
+    let bob = first.create_user(&a, &user("bob")).await.unwrap();
+    // The second node caches both.
+    for _ in 0..2 {
+        assert_eq!(
+            second
+                .role_record(&a, "r")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_before,
+            None
+        );
+        assert!(second.user_by_id(&a, &bob.user_id).await.unwrap().is_some());
+    }
+    first
+        .revoke_role_sessions(&a, "r", Timestamp(2_000_000_000))
+        .await
+        .unwrap();
+    first.delete_user(&a, "bob").await.unwrap();
+    let start = Instant::now();
+    loop {
+        let role = second.role_record(&a, "r").await.unwrap().unwrap();
+        let user = second.user_by_id(&a, &bob.user_id).await.unwrap();
+        if role.revoked_before == Some(Timestamp(2_000_000_000)) && user.is_none() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "the second node still had the old role or user after a second"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn audit_chain_of_a_session(h: &Harness) {
+    let s = &h.store;
+    let a = account(h).await;
+    let chain = vec![
+        format!("acs:ram::{a}:user/alice"),
+        format!("acs:ram::{a}:role/x/one"),
+        format!("acs:ram::{a}:role/y/two"),
+    ];
+    let event = AuditEvent {
+        request_id: "chained".into(),
+        time: Timestamp(1000),
+        account_id: a.clone(),
+        principal_arn: format!("acs:ram::{a}:role/y/two"),
+        action: "sts:GetCallerIdentity".into(),
+        resource: String::new(),
+        decision: "NotEvaluated".into(),
+        deciding_statement: None,
+        source_ip: None,
+        error_code: None,
+        principal_chain: chain.clone(),
+        session_id: Some("sess-two".into()),
+        issued_session_id: None,
+    };
+    s.record_audit(&event).await.unwrap();
+    let mut issued = event.clone();
+    issued.request_id = "issuing".into();
+    issued.time = Timestamp(900);
+    issued.principal_chain = Vec::new();
+    issued.session_id = None;
+    issued.issued_session_id = Some("sess-one".into());
+    s.record_audit(&issued).await.unwrap();
+    let all = s
+        .list_audit(&AuditFilter {
+            account_id: a.clone(),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all, vec![event, issued]);
+    assert_eq!(all[0].principal_chain, chain);
+}
+
+async fn credentials_uris(h: &Harness) {
+    let s = &h.store;
+    let a = account(h).await;
+    let b = account(h).await;
+    s.create_role(
+        &a,
+        &CreateRole {
+            name: "Builder".into(),
+            trust_policy: trust(&a),
+            max_session_duration: Some(7200),
+            ..CreateRole::default()
+        },
+    )
+    .await
+    .unwrap();
+    let made = s
+        .create_credentials_uri(
+            &a,
+            &iam::CreateCredentialsUri {
+                role_name: "builder".into(),
+                ..iam::CreateCredentialsUri::default()
+            },
+        )
+        .await
+        .unwrap();
+    let binding = made.binding.clone();
+    assert!(binding.binding_id.starts_with("cu-"));
+    assert_eq!(binding.role_name, "Builder", "the role's own spelling");
+    assert_eq!(binding.session_name, format!("uri-{}", binding.binding_id));
+    assert_eq!(binding.duration_seconds, 3600);
+    assert!(made.secret.expose().len() >= 40);
+    assert!(!format!("{made:?}").contains(made.secret.expose()));
+
+    let opened = s
+        .open_credentials_uri(&binding.binding_id, made.secret.expose())
+        .await
+        .unwrap();
+    assert_eq!(opened, Some(binding.clone()));
+    let wrong = made.secret.expose().replacen(|_| true, "#", 1);
+    assert_eq!(
+        s.open_credentials_uri(&binding.binding_id, &wrong)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.open_credentials_uri("cu-nothing", made.secret.expose())
+            .await
+            .unwrap(),
+        None
+    );
+    // Only a digest is stored.
+    let raw = h.raw().await;
+    let stored: String =
+        sqlx::query("SELECT secret_sha256 FROM credential_uris WHERE binding_id = $1")
+            .bind(&binding.binding_id)
+            .fetch_one(&raw)
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(stored.len(), 64);
+    assert!(!stored.contains(made.secret.expose()));
+    raw.close().await;
+
+    let named = s
+        .create_credentials_uri(
+            &a,
+            &iam::CreateCredentialsUri {
+                role_name: "Builder".into(),
+                session_name: Some("ci@runner-1".into()),
+                duration_seconds: Some(900),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(named.binding.session_name, "ci@runner-1");
+    assert_eq!(named.binding.duration_seconds, 900);
+    let mut listed: Vec<_> = s
+        .list_credentials_uris(&a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.binding_id)
+        .collect();
+    listed.sort();
+    let mut expected = vec![binding.binding_id.clone(), named.binding.binding_id.clone()];
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert!(s.list_credentials_uris(&b).await.unwrap().is_empty());
+
+    // Refusals.
+    let refused =
+        |role: &str, session: Option<&str>, duration: Option<i64>| iam::CreateCredentialsUri {
+            role_name: role.into(),
+            session_name: session.map(str::to_string),
+            duration_seconds: duration,
+        };
+    assert_eq!(
+        code(
+            s.create_credentials_uri(&a, &refused("nobody", None, None))
+                .await
+        ),
+        "EntityNotExist.Role"
+    );
+    assert_eq!(
+        code(
+            s.create_credentials_uri(&b, &refused("builder", None, None))
+                .await
+        ),
+        "EntityNotExist.Role"
+    );
+    assert_eq!(
+        code(
+            s.create_credentials_uri(&a, &refused("builder", Some("a b"), None))
+                .await
+        ),
+        "InvalidParameter.RoleSessionName.InvalidChars"
+    );
+    assert_eq!(
+        code(
+            s.create_credentials_uri(&a, &refused("builder", None, Some(899)))
+                .await
+        ),
+        "InvalidParameter.DurationSeconds.Range"
+    );
+
+    // Deleting: only in its own account, then gone.
+    assert_eq!(
+        code(s.delete_credentials_uri(&b, &binding.binding_id).await),
+        "EntityNotExist.CredentialsUri"
+    );
+    s.delete_credentials_uri(&a, &binding.binding_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.open_credentials_uri(&binding.binding_id, made.secret.expose())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        code(s.delete_credentials_uri(&a, &binding.binding_id).await),
+        "EntityNotExist.CredentialsUri"
+    );
 }

@@ -448,3 +448,157 @@ fn account_create_with_a_refused_alias_leaves_no_account() {
     let output = server.terminate();
     assert!(output.status.success(), "{:?}", output.status);
 }
+
+#[test]
+fn serve_test_clock_needs_its_offset_file() {
+    let dir = Dir::new("testclock");
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["serve", "--test-clock", "--data-dir"])
+        .arg(dir.0.join("data"))
+        .env_remove("RAMPART_TEST_CLOCK_OFFSET_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("RAMPART_TEST_CLOCK_OFFSET_FILE"));
+    // The flag is a testing aid: not in the help.
+    let help = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("test-clock"));
+}
+
+fn credentials_uri(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("credentials-uri")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("RAMPART_MASTER_KEY")
+        .env_remove("RAMPART_STORE")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn credentials_uris_and_sessions_that_outlive_a_restart() {
+    let dir = Dir::new("creduri");
+    let data = dir.0.join("data");
+    let port = free_port();
+    let server = Server::start(&data, port);
+    let first = read_first_account(&data);
+    let account = first["AccountId"].as_str().unwrap().to_owned();
+    let (id, secret) = (
+        first["AccessKeyId"].as_str().unwrap().to_owned(),
+        first["AccessKeySecret"].as_str().unwrap().to_owned(),
+    );
+    let trust = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{{"RAM":["acs:ram::{account}:root"]}}}}]}}"#
+    );
+    let (status, _) = ram_call(
+        port,
+        &id,
+        &secret,
+        "CreateRole",
+        &[
+            ("RoleName", "Builder"),
+            ("AssumeRolePolicyDocument", &trust),
+        ],
+    );
+    assert_eq!(status, 200);
+    let (status, _) = ram_call(
+        port,
+        &id,
+        &secret,
+        "AttachPolicyToRole",
+        &[
+            ("RoleName", "Builder"),
+            ("PolicyType", "System"),
+            ("PolicyName", "AliyunRAMReadOnlyAccess"),
+        ],
+    );
+    assert_eq!(status, 200);
+
+    // A role that does not exist: refused, nothing made.
+    let refused = credentials_uri(
+        &data,
+        &["create", "--account", &account, "--role", "nobody"],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("EntityNotExist.Role"));
+
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let made = credentials_uri(
+        &data,
+        &[
+            "create",
+            "--account",
+            &account,
+            "--role",
+            "builder",
+            "--endpoint",
+            &endpoint,
+            "--output",
+            "json",
+        ],
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let made: Value = serde_json::from_slice(&made.stdout).unwrap();
+    let binding = made["BindingId"].as_str().unwrap().to_owned();
+    let uri = made["Uri"].as_str().unwrap();
+    let path = uri.strip_prefix(&endpoint).unwrap().to_owned();
+    assert!(path.starts_with(&format!("/rampart/credentials/{binding}/")));
+    assert_eq!(made["RoleName"], "Builder");
+
+    let (status, body) = http(port, "GET", &path, "", &[]).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let creds: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(creds["Code"], "Success");
+    let (sts_id, sts_secret, token) = (
+        creds["AccessKeyId"].as_str().unwrap().to_owned(),
+        creds["AccessKeySecret"].as_str().unwrap().to_owned(),
+        creds["SecurityToken"].as_str().unwrap().to_owned(),
+    );
+    let get_role = || {
+        ram_call(
+            port,
+            &sts_id,
+            &sts_secret,
+            "GetRole",
+            &[("RoleName", "Builder"), ("SecurityToken", &token)],
+        )
+    };
+    assert_eq!(get_role().0, 200);
+
+    // The STS key lives in the data folder: the session outlives a restart.
+    let key_file = data.join("keys/sts.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    assert!(server.terminate().status.success());
+    let server = Server::start(&data, port);
+    let (status, body) = get_role();
+    assert_eq!(status, 200, "{body}");
+
+    // Listed (without the secret), then removed: the URI hands out nothing.
+    let listed = credentials_uri(&data, &["list", "--account", &account, "--output", "json"]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["BindingId"], binding.as_str());
+    assert!(listed[0].get("Uri").is_none());
+    let deleted = credentials_uri(
+        &data,
+        &["delete", "--account", &account, "--binding", &binding],
+    );
+    assert!(deleted.status.success());
+    let (status, body) = http(port, "GET", &path, "", &[]).unwrap();
+    assert_eq!(status, 404);
+    assert!(body.contains("EntityNotExist.CredentialsUri"));
+    assert!(server.terminate().status.success());
+}

@@ -2,6 +2,9 @@
 //!
 //! Routes:
 //! * `GET /healthz` → `200 ok` (text): the process is serving.
+//! * `GET /rampart/credentials/{binding}/{secret}` → fresh temporary
+//!   credentials of a role, in the JSON `ALIBABA_CLOUD_CREDENTIALS_URI`
+//!   expects ([`crate::sts::credentials_uri`]).
 //! * anything else with `GET` or `POST` → the RPC endpoint
 //!   ([`crate::rpc::handle`]); the SDKs post to `/`, but any path is taken
 //!   (V3 signs the path, so a client that used another one still verifies).
@@ -11,14 +14,15 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use auth::NonceCache;
+use auth::{KeyRing, NonceCache, SealingKey};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::Request;
 use axum::response::Response;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
+use crate::clock::Clock;
 use crate::rpc::router::Router;
 
 /// The default largest request body: a policy document is at most 6144
@@ -61,19 +65,46 @@ pub struct AppState {
     pub router: Router,
     /// Tunables.
     pub config: Config,
+    /// The keys STS tokens are sealed and opened with (the first seals).
+    /// `None` only when no key could be made: temporary credentials are
+    /// then refused with `InternalError`.
+    pub sts_keys: Option<KeyRing>,
+    /// The clock sessions are issued and checked by.
+    pub clock: Clock,
 }
 
 impl AppState {
-    /// The state for a store, with every product's actions registered.
+    /// The state for a store, with every product's actions registered, the
+    /// system clock, and a fresh random STS key that lives as long as the
+    /// process (so sessions end with it): give a lasting one, shared by
+    /// every node, with [`AppState::with_sts_keys`].
     pub fn new(store: iam::Store, config: Config) -> Self {
         let mut router = Router::new();
         crate::ram::register(&mut router);
+        crate::sts::register(&mut router);
+        let sts_keys = SealingKey::generate("process")
+            .and_then(|key| KeyRing::new(vec![key]))
+            .ok();
         Self {
             store,
             nonces: Mutex::new(NonceCache::with_capacity(config.nonce_capacity)),
             router,
             config,
+            sts_keys,
+            clock: Clock::system(),
         }
+    }
+
+    /// The STS key ring: the first key seals new tokens, every key opens.
+    pub fn with_sts_keys(mut self, keys: KeyRing) -> Self {
+        self.sts_keys = Some(keys);
+        self
+    }
+
+    /// Another clock (tests shift it; see [`Clock`]).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -89,11 +120,20 @@ async fn rpc(
     crate::rpc::handle(&state, peer, request).await
 }
 
+async fn credentials_uri(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((binding, secret)): Path<(String, String)>,
+) -> Response {
+    crate::sts::credentials_uri::handle(&state, peer, &binding, &secret).await
+}
+
 /// The axum application. Serve it with connection info (see [`serve`]):
 /// the peer address is the `acs:SourceIp` of every decision.
 pub fn app(state: Arc<AppState>) -> axum::Router {
     axum::Router::new()
         .route("/healthz", get(healthz))
+        .route(crate::sts::credentials_uri::ROUTE, get(credentials_uri))
         .fallback(rpc)
         .with_state(state)
 }

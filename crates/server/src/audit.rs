@@ -10,6 +10,13 @@
 //! rows for unauthenticated noise would let anyone fill the table. A
 //! failure to write the row is logged and does not change the answer.
 //!
+//! A call made with temporary credentials carries its whole chain (the
+//! user or service that started it, every role session in between, the
+//! session itself) and its session id. AssumeRole and the credentials URI
+//! record the id of the session they issued, and AssumeRole across
+//! accounts writes its row to both accounts: the caller's, and the one
+//! whose role was asked for.
+//!
 //! `decision` is `Allow`, `ExplicitDeny` or `ImplicitDeny` when the
 //! decision point was asked; `Unauthenticated` when the call ended before
 //! the caller was known; `NotEvaluated` when an authenticated call ended
@@ -76,6 +83,19 @@ pub struct AuditEvent {
     pub action: String,
     /// Every resource asked about, in order.
     pub resources: Vec<String>,
+    /// For temporary credentials: the chain, origin first, this session
+    /// last (`sts::Claims::chain_arns`).
+    pub chain: Vec<String>,
+    /// For temporary credentials: the session's id.
+    pub session_id: Option<String>,
+    /// The session this call issued (AssumeRole, the credentials URI).
+    pub issued_session_id: Option<String>,
+    /// Another account the call touched (the role's, for AssumeRole across
+    /// accounts): its audit table gets the row too.
+    pub resource_account: Option<String>,
+    /// Why it was refused or how it was decided, beyond the code: for the
+    /// log line only (not stored).
+    pub detail: Option<String>,
     /// `Allow`, `ExplicitDeny` or `ImplicitDeny`: the last decision made
     /// (the first denial, or the last of all the allows). `None` when the
     /// call ended before any decision.
@@ -94,6 +114,11 @@ impl AuditEvent {
             source_ip,
             account: None,
             principal_arn: None,
+            chain: Vec::new(),
+            session_id: None,
+            issued_session_id: None,
+            resource_account: None,
+            detail: None,
             action: String::new(),
             resources: Vec::new(),
             decision: None,
@@ -145,12 +170,16 @@ impl AuditEvent {
             statement = %self.statement.as_deref().unwrap_or("-"),
             source_ip = %self.source_ip,
             error = %self.error_code().unwrap_or("-"),
+            chain = %self.chain.join(" > "),
+            session = %self.session_id.as_deref().unwrap_or("-"),
+            issued_session = %self.issued_session_id.as_deref().unwrap_or("-"),
+            detail = %self.detail.as_deref().unwrap_or("-"),
             "audit"
         );
         let Some(account) = &self.account else {
             return;
         };
-        let record = iam::AuditEvent {
+        let mut record = iam::AuditEvent {
             request_id: self.request_id.clone(),
             time: iam::Timestamp::now(),
             account_id: account.clone(),
@@ -161,9 +190,18 @@ impl AuditEvent {
             deciding_statement: self.statement.clone(),
             source_ip: Some(self.source_ip.to_string()),
             error_code: self.error_code().map(str::to_owned),
+            principal_chain: self.chain.clone(),
+            session_id: self.session_id.clone(),
+            issued_session_id: self.issued_session_id.clone(),
         };
         if let Err(err) = store.record_audit(&record).await {
             tracing::error!(request_id = %self.request_id, error = %err, "could not write the audit record");
+        }
+        if let Some(other) = self.resource_account.as_ref().filter(|a| *a != account) {
+            record.account_id.clone_from(other);
+            if let Err(err) = store.record_audit(&record).await {
+                tracing::error!(request_id = %self.request_id, error = %err, "could not write the audit record");
+            }
         }
     }
 }

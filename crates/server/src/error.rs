@@ -49,6 +49,8 @@ struct Body {
     recommend: String,
     request_id: Option<RequestId>,
     host_id: Option<String>,
+    /// Why, for the audit log and the server's own logs; never sent.
+    detail: Option<String>,
 }
 
 impl ApiError {
@@ -65,7 +67,32 @@ impl ApiError {
             recommend: String::new(),
             request_id: None,
             host_id: None,
+            detail: None,
         }))
+    }
+
+    /// The error an STS type describes (`sts::WireError`: code, status,
+    /// message), with its detail kept for the audit log.
+    pub fn from_wire(err: &impl sts::WireError) -> Self {
+        let status =
+            StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut out = Self::new(status, err.code(), err.message());
+        out.0.detail = err.detail();
+        if status.is_server_error() {
+            tracing::error!(code = %out.code(), detail = ?out.0.detail, "STS internal error");
+        }
+        out
+    }
+
+    /// Adds why, for the audit log (never sent to the caller).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.0.detail = Some(detail.into());
+        self
+    }
+
+    /// Why, when known: for the audit log, never for the caller.
+    pub fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
     }
 
     /// Adds a hint for the caller (`Recommend`).

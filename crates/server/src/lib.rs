@@ -22,17 +22,22 @@
 //! | [`reply`] | success bodies (`RequestId`, never `Code`) |
 //! | [`audit`] | one audit event per call, to `tracing` and the store |
 //! | [`ram`] | RAM 2015-05-01: one module per action family, plus [`ram::authz`], the action → RAM action + resource ARNs mapping |
+//! | [`sts`] | STS 2015-04-01: AssumeRole, GetCallerIdentity, the `sts::StsStore` answers from `iam`, and the credentials URI route |
+//! | [`clock`] | the clock sessions are issued and checked by (a test clock can shift it) |
 //!
 //! # Wire decisions
 //!
 //! * Responses are JSON whatever `Format` says (`Format=XML` is accepted
 //!   and ignored: every SDK asks for JSON; XML is not implemented).
-//! * Any path is taken for RPC calls (the SDKs use `/`).
+//! * Any path is taken for RPC calls (the SDKs use `/`), except
+//!   `/healthz` and `/rampart/credentials/…` (the credentials URI).
 //! * The request id is a random UUID in upper-case hex, in the body
 //!   (`RequestId`) and the `x-acs-request-id` header.
 //! * `acs:SourceIp` is the TCP peer; `X-Forwarded-For` is not trusted.
 //!   `acs:SecureTransport` is `false` (rampart serves plain HTTP; put TLS
 //!   in front and the key stays false until rampart terminates TLS itself).
+//! * For a role session, `acs:PrincipalARN` is the role's ARN
+//!   (`acs:ram::A:role/name`) and `acs:PrincipalAccount` the role's account.
 
 // Tests may fail loudly; library code may not.
 #![cfg_attr(
@@ -47,13 +52,16 @@
 
 pub mod api_server;
 pub mod audit;
+pub mod clock;
 pub mod error;
 pub mod ram;
 pub mod reply;
 pub mod request_id;
 pub mod rpc;
+pub mod sts;
 
 pub use api_server::{app, serve, AppState, Config, DEFAULT_BODY_LIMIT};
+pub use clock::Clock;
 pub use error::ApiError;
 pub use reply::Reply;
 pub use request_id::RequestId;

@@ -193,6 +193,7 @@ async fn stale_time_replayed_nonce_unknown_and_inactive_keys() {
         .ok();
 
     let unknown = common::Key {
+        token: None,
         id: "LTAI_no_such_key".into(),
         secret: "x".into(),
     };
@@ -758,6 +759,7 @@ async fn foreign_admins_cannot_touch_this_account() {
         )
         .await;
     let key = common::Key {
+        token: None,
         id: created.ok()["AccessKey"]["AccessKeyId"]
             .as_str()
             .unwrap()

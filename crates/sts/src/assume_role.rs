@@ -22,7 +22,10 @@
 //! 7. the duration: 900 s up to the role's `MaxSessionDuration` (default
 //!    3600 s), and at most 3600 s for a session opened by a role session
 //!    (`InvalidParameter.DurationSeconds`);
-//! 8. the credentials are issued; nothing is written.
+//! 8. the credentials are issued; nothing is written. A session issued in
+//!    the second a revocation stamped (`revoked_before` = now + 1) counts
+//!    as issued at the stamp, so it is not refused by the revocation it
+//!    followed.
 //!
 //! Checks that only concern well-authorized callers (chain, duration) come
 //! after the authorization checks, so a caller that may not assume a role
@@ -223,10 +226,30 @@ impl WireError for AssumeRoleError {
     }
 }
 
-fn session_id() -> Result<String, IssueError> {
+/// A fresh session id: 22 random base62 characters.
+pub fn new_session_id() -> Result<String, IssueError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|_| IssueError::Seal(SealError::Random))?;
     Ok(base62_16(bytes))
+}
+
+/// When a session issued at `now` counts as issued, given its role's
+/// revocation stamp.
+///
+/// A revocation stamps the role with "issued before the next second"
+/// (`revoked_before` = now + 1): a session issued in that same second,
+/// after the revocation, would be refused at once. Such a session counts as
+/// issued at the stamp. Only that one second is bridged: a stamp further
+/// ahead (a clock stepped back) keeps refusing, as revocation promises.
+pub fn issue_time(now: Timestamp, revoked_before: Option<Timestamp>) -> Timestamp {
+    match revoked_before {
+        Some(stamp)
+            if stamp > now && stamp.unix_seconds().saturating_sub(now.unix_seconds()) <= 1 =>
+        {
+            stamp
+        }
+        _ => now,
+    }
 }
 
 /// Decides AssumeRole for `caller` and, when allowed, issues the session.
@@ -332,6 +355,7 @@ pub async fn assume_role<S: StsStore>(
         }
         Caller::Root { .. } => return Err(AssumeRoleError::RootCaller),
     };
+    let issued_at = issue_time(now, role.revoked_before);
     let claims = Claims {
         account: role.account.clone(),
         role_id: role.role_id.clone(),
@@ -341,9 +365,9 @@ pub async fn assume_role<S: StsStore>(
         hops,
         session_policy: request.policy.as_ref().map(|p| p.text().to_string()),
         source_identity: source_identity.map(str::to_string),
-        issued_at: now,
-        expires_at: Timestamp::from_unix_seconds(now.unix_seconds().saturating_add(duration)),
-        session_id: session_id()?,
+        issued_at,
+        expires_at: Timestamp::from_unix_seconds(issued_at.unix_seconds().saturating_add(duration)),
+        session_id: new_session_id()?,
     };
     let credentials = issue(&claims, ring)?;
     let response = AssumeRoleResponse {

@@ -105,8 +105,9 @@ pub mod store;
 pub mod token;
 
 pub use assume_role::{
-    assume_role, AssumeRoleError, AssumeRoleOutcome, AssumeRoleResponse, AssumedRoleUser,
-    ASSUME_ROLE_ACTION, CHAINED_MAX_DURATION_SECONDS, MAX_CHAIN_DEPTH,
+    assume_role, issue_time, new_session_id, AssumeRoleError, AssumeRoleOutcome,
+    AssumeRoleResponse, AssumedRoleUser, ASSUME_ROLE_ACTION, CHAINED_MAX_DURATION_SECONDS,
+    MAX_CHAIN_DEPTH,
 };
 pub use caller_identity::CallerIdentity;
 pub use claims::{Claims, Hop, Origin, CLAIMS_VERSION};

@@ -857,6 +857,28 @@ fn revoked_before_stamp() {
 }
 
 #[test]
+fn a_session_issued_in_the_second_of_a_revocation_is_not_revoked_by_it() {
+    let store = world();
+    // Issued in second NOW, before the revocation in that same second.
+    let before = run(&store, &alice(), &request(&fc_admin(), "before")).unwrap();
+    // The revocation call stamps "issued before NOW + 1".
+    store.revoke(A, "fc-admin", at(NOW + 1));
+    assert!(valid(&store, &before.claims, NOW).is_err());
+    // Issued in second NOW, after the revocation: counts as issued at the
+    // stamp, so it is valid at once, and lasts its full duration.
+    let after = run(&store, &alice(), &request(&fc_admin(), "after")).unwrap();
+    assert_eq!(after.claims.issued_at, at(NOW + 1));
+    assert_eq!(after.claims.expires_at, at(NOW + 1 + 3600));
+    valid(&store, &after.claims, NOW).unwrap();
+    valid(&store, &after.claims, NOW + 3600).unwrap();
+    // A stamp further ahead (a clock stepped back) keeps refusing.
+    store.revoke(A, "fc-admin", at(NOW + 100));
+    let ahead = run(&store, &alice(), &request(&fc_admin(), "ahead")).unwrap();
+    assert_eq!(ahead.claims.issued_at, at(NOW));
+    assert!(valid(&store, &ahead.claims, NOW).is_err());
+}
+
+#[test]
 fn a_deleted_or_recreated_role_ends_its_sessions() {
     let store = world();
     let out = run(&store, &alice(), &request(&fc_admin(), "s1")).unwrap();

@@ -12,7 +12,10 @@ use sqlx::Row;
 use super::ID_ATTEMPTS;
 use crate::error::{is_unique_violation, Conflict, Existing, IamError, Limit, Missing, Result};
 use crate::model::{CreateRole, ListOptions, Listing, Role, Timestamp, UpdateRole};
-use crate::store::{count, decode_marker, finish_page, given, limit_i64, page_size, ts, Store};
+use crate::store::cache::scoped;
+use crate::store::{
+    count, decode_marker, finish_page, given, limit_i64, opt_ts, page_size, ts, Store,
+};
 use crate::{ids, validate};
 
 pub(crate) const DEFAULT_MAX_SESSION_DURATION: i64 = 3600;
@@ -30,6 +33,7 @@ fn role_from_row(account: &str, row: &AnyRow) -> Result<Role, sqlx::Error> {
         max_session_duration: row.try_get("max_session_duration")?,
         create_date: ts(row, "created_at")?,
         update_date: ts(row, "updated_at")?,
+        revoked_before: opt_ts(row, "revoked_before")?,
     })
 }
 
@@ -41,7 +45,7 @@ pub(crate) async fn role_by_name(
 ) -> Result<Option<Role>> {
     let row = sqlx::query(
         "SELECT role_id, name, description, trust_policy, max_session_duration,
-                created_at, updated_at
+                created_at, updated_at, revoked_before
          FROM roles WHERE account_id = $1 AND name_key = $2",
     )
     .bind(account)
@@ -131,6 +135,7 @@ impl Store {
                     max_session_duration: max_session,
                     create_date: now,
                     update_date: now,
+                    revoked_before: None,
                 });
             }
         }
@@ -222,13 +227,62 @@ impl Store {
         self.commit(tx).await
     }
 
+    /// The role `name` (any case) of `account`, or `None`: what STS reads
+    /// on every request made with a session of the role. Served from a
+    /// cache stamped with the store's generation, so a committed change to
+    /// the role (a revocation, a deletion, here or on another node) is seen
+    /// by the next lookup.
+    pub async fn role_record(&self, account: &str, name: &str) -> Result<Option<Role>> {
+        let key = scoped(account, &name.to_ascii_lowercase());
+        let generation = self.inner.changes.current();
+        if let Some(generation) = generation {
+            if let Some(hit) = self.inner.roles.get(&key, generation) {
+                return Ok(hit);
+            }
+        }
+        let mut conn = self.inner.pool.acquire().await?;
+        let role = role_by_name(&mut conn, account, name).await?;
+        if let Some(generation) = generation {
+            self.inner.roles.put(key, generation, role.clone());
+        }
+        Ok(role)
+    }
+
+    /// RevokeRoleSessions (a rampart extension): sessions of the role issued
+    /// before `before` are invalid from now on. The stamp only moves
+    /// forward: a later call with an earlier instant (a clock stepped back)
+    /// never brings revoked sessions back. Returns the role with its stamp.
+    pub async fn revoke_role_sessions(
+        &self,
+        account: &str,
+        name: &str,
+        before: Timestamp,
+    ) -> Result<Role> {
+        validate::role_name("RoleName", name)?;
+        let mut tx = self.begin_write().await?;
+        self.lock_account(&mut tx, account).await?;
+        let mut role = role_by_name(&mut tx, account, name)
+            .await?
+            .ok_or_else(|| IamError::missing(Missing::Role, name))?;
+        let stamp = role.revoked_before.map_or(before, |old| old.max(before));
+        sqlx::query("UPDATE roles SET revoked_before = $1 WHERE account_id = $2 AND role_id = $3")
+            .bind(stamp.0)
+            .bind(account)
+            .bind(&role.role_id)
+            .execute(&mut *tx)
+            .await?;
+        self.commit(tx).await?;
+        role.revoked_before = Some(stamp);
+        Ok(role)
+    }
+
     /// ListRoles, by (lower-cased) name.
     pub async fn list_roles(&self, account: &str, options: &ListOptions) -> Result<Listing<Role>> {
         let size = page_size(options)?;
         let after = decode_marker(options)?.unwrap_or_default();
         let rows = sqlx::query(
             "SELECT role_id, name, description, trust_policy, max_session_duration,
-                    created_at, updated_at
+                    created_at, updated_at, revoked_before
              FROM roles WHERE account_id = $1 AND name_key > $2
              ORDER BY name_key LIMIT $3",
         )

@@ -8,6 +8,7 @@ use sqlx::Row;
 use super::ID_ATTEMPTS;
 use crate::error::{is_unique_violation, Conflict, Existing, IamError, Limit, Missing, Result};
 use crate::model::{CreateUser, ListOptions, Listing, Timestamp, UpdateUser, User};
+use crate::store::cache::scoped;
 use crate::store::{
     count, decode_marker, finish_page, given, limit_i64, opt_ts, page_size, ts, Store,
 };
@@ -137,6 +138,37 @@ impl Store {
         validate::user_name("UserName", name)?;
         let mut conn = self.inner.pool.acquire().await?;
         user_by_name(&mut conn, account, name).await
+    }
+
+    /// The user with this id in `account`, or `None` (a deleted user, or an
+    /// id that never existed). STS asks it on every request of a session
+    /// whose chain a RAM user started, so it is served from a cache stamped
+    /// with the store's generation: a deletion is seen by the next lookup.
+    pub async fn user_by_id(&self, account: &str, user_id: &str) -> Result<Option<User>> {
+        let key = scoped(account, user_id);
+        let generation = self.inner.changes.current();
+        if let Some(generation) = generation {
+            if let Some(hit) = self.inner.users.get(&key, generation) {
+                return Ok(hit);
+            }
+        }
+        let row = sqlx::query(
+            "SELECT user_id, name, display_name, mobile_phone, email, comments,
+                    created_at, updated_at, last_login_at
+             FROM users WHERE account_id = $1 AND user_id = $2",
+        )
+        .bind(account)
+        .bind(user_id)
+        .fetch_optional(&self.inner.pool)
+        .await?;
+        let user = match row {
+            Some(row) => Some(user_from_row(&row)?),
+            None => None,
+        };
+        if let Some(generation) = generation {
+            self.inner.users.put(key, generation, user.clone());
+        }
+        Ok(user)
     }
 
     /// UpdateUser. `New*` fields that are `None` stay as they are; an empty

@@ -2,6 +2,7 @@
 //! PostgreSQL, the transaction discipline every write follows, migrations,
 //! and the small helpers the operation modules share (pagination, rows).
 
+pub(crate) mod cache;
 mod listen;
 mod schema;
 
@@ -16,9 +17,10 @@ use sqlx::AnyConnection;
 use sqlx::{Any, AnyPool, Row};
 use tokio::task::JoinHandle;
 
+use self::cache::GenerationCache;
 use crate::authorize::Cache;
 use crate::error::{IamError, Missing, Problem, Result};
-use crate::model::{ListOptions, Listing, Timestamp};
+use crate::model::{ListOptions, Listing, Role, Timestamp, User};
 
 pub(crate) type Tx = sqlx::Transaction<'static, Any>;
 
@@ -94,6 +96,11 @@ pub(crate) struct Inner {
     pub(crate) limits: Limits,
     pub(crate) changes: Arc<Changes>,
     pub(crate) cache: Cache,
+    /// Roles by account and lower-cased name, as `Store::role_record`
+    /// read them (`None`: no such role).
+    pub(crate) roles: GenerationCache<Option<Role>>,
+    /// Users by account and id, as `Store::user_by_id` read them.
+    pub(crate) users: GenerationCache<Option<User>>,
     /// access key id → epoch second of the last recorded use.
     pub(crate) key_use: Mutex<HashMap<String, i64>>,
     listener: Option<JoinHandle<()>>,
@@ -177,6 +184,8 @@ impl Store {
                 limits: options.limits,
                 changes,
                 cache: Cache::default(),
+                roles: GenerationCache::default(),
+                users: GenerationCache::default(),
                 key_use: Mutex::new(HashMap::new()),
                 listener,
             }),
@@ -326,6 +335,13 @@ impl Default for Changes {
 impl Changes {
     pub(crate) fn bump(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The current generation, or `None` while cached values must not be
+    /// trusted (the PostgreSQL listener is reconnecting).
+    pub(crate) fn current(&self) -> Option<u64> {
+        let generation = self.generation();
+        self.trusted().then_some(generation)
     }
 
     pub(crate) fn generation(&self) -> u64 {

@@ -139,5 +139,31 @@ const V1: &[&str] = &[
     "CREATE INDEX audit_events_by_time ON audit_events (account_id, occurred_at)",
 ];
 
+/// STS: the per-role revocation stamp, the session chain in the audit log,
+/// and the credentials-URI bindings.
+const V2: &[&str] = &[
+    // Epoch seconds; sessions of the role issued before it are invalid.
+    // NULL: never revoked.
+    "ALTER TABLE roles ADD COLUMN revoked_before BIGINT",
+    // For calls made with temporary credentials: the whole chain as a JSON
+    // array of ARNs (origin first) and the session's id. For AssumeRole
+    // (and the credentials URI): the id of the session it issued.
+    "ALTER TABLE audit_events ADD COLUMN principal_chain TEXT",
+    "ALTER TABLE audit_events ADD COLUMN session_id TEXT",
+    "ALTER TABLE audit_events ADD COLUMN issued_session_id TEXT",
+    // A credentials URI hands out sessions of one role to whoever holds its
+    // secret; only the SHA-256 of the secret is kept.
+    "CREATE TABLE credential_uris (
+        binding_id TEXT NOT NULL PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts (account_id),
+        role_name TEXT NOT NULL,
+        session_name TEXT NOT NULL,
+        duration_seconds BIGINT NOT NULL,
+        secret_sha256 TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+    )",
+    "CREATE INDEX credential_uris_by_account ON credential_uris (account_id, binding_id)",
+];
+
 /// Every migration, in order: (version, statements).
-pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[(1, V1)];
+pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[(1, V1), (2, V2)];

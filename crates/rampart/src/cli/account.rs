@@ -31,7 +31,7 @@ struct Created<'a> {
 /// made only when the store is the data folder's own SQLite file (a fresh
 /// setup): minting a key for some other store would seal the new secret
 /// with a key its server does not have.
-fn admin_master_key(settings: &Settings, store_given: bool) -> Result<[u8; 32], String> {
+pub(super) fn admin_master_key(settings: &Settings, store_given: bool) -> Result<[u8; 32], String> {
     if let MasterKeySource::File(path) = &settings.master_key {
         if !path.is_file() && store_given {
             return Err(format!(

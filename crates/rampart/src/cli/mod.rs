@@ -2,6 +2,7 @@
 //! only declares the grammar and dispatches.
 
 mod account;
+mod credentials_uri;
 mod policy;
 mod serve;
 mod settings;
@@ -26,7 +27,7 @@ enum Command {
     /// Check and try out RAM policy documents.
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Serve the RAM API until SIGTERM or SIGINT.
+    /// Serve the RAM and STS APIs until SIGTERM or SIGINT.
     ///
     /// The Alibaba OpenAPI RPC endpoint (requests signed V1 or V3, as the
     /// official SDKs sign them). Each setting comes from its flag, else its
@@ -39,6 +40,89 @@ enum Command {
     /// running server).
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Credentials URIs: secret URLs that hand out temporary credentials of
+    /// one role, for ALIBABA_CLOUD_CREDENTIALS_URI.
+    #[command(subcommand, name = "credentials-uri")]
+    CredentialsUri(CredentialsUriCommand),
+}
+
+/// Where an admin verb finds the store (as `account create` does).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// The server's data folder: its store (unless --store says otherwise)
+    /// and its master key [env: RAMPART_DATA_DIR] [default: ./rampart-data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
+    /// The store URL. The master key then comes from RAMPART_MASTER_KEY,
+    /// the config file, or the key file of an explicit --data-dir
+    /// [env: RAMPART_STORE]
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+    /// A TOML config file [default: DATA_DIR/rampart.toml when present]
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialsUriCommand {
+    /// Bind a role of an account to a new secret URI; prints the URI once.
+    ///
+    /// Whoever holds the URI gets fresh temporary credentials of the role
+    /// with a plain GET, as the Alibaba Cloud credentials libraries do
+    /// when ALIBABA_CLOUD_CREDENTIALS_URI names it.
+    Create(CredentialsUriCreateArgs),
+    /// List an account's bindings (never their secrets).
+    List(CredentialsUriListArgs),
+    /// Remove a binding: its URI hands out nothing more.
+    Delete(CredentialsUriDeleteArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CredentialsUriCreateArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The account that owns the role.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    account: String,
+    /// The role's name.
+    #[arg(long, value_name = "NAME")]
+    role: String,
+    /// The RoleSessionName of the sessions handed out [default: uri-BINDING]
+    #[arg(long, value_name = "NAME")]
+    session_name: Option<String>,
+    /// How long each session lasts, 900-43200 s, at most the role's
+    /// MaxSessionDuration [default: 3600]
+    #[arg(long, value_name = "SECONDS")]
+    duration_seconds: Option<i64>,
+    /// The server address the URI names
+    /// [default: http:// and the listen address of the settings]
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CredentialsUriListArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The account whose bindings to list.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    account: String,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CredentialsUriDeleteArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The account that owns the binding.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    account: String,
+    /// The binding id (`cu-…`, the URI's first segment after /rampart/credentials/).
+    #[arg(long, value_name = "ID")]
+    binding: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -61,6 +145,12 @@ pub struct ServeArgs {
     /// A TOML config file [default: DATA_DIR/rampart.toml when present]
     #[arg(long, value_name = "FILE")]
     config: Option<std::path::PathBuf>,
+    /// TESTING ONLY: shift the clock sessions are issued and checked by,
+    /// by the seconds written in the file named by
+    /// RAMPART_TEST_CLOCK_OFFSET_FILE (read on every request). Never use
+    /// in production.
+    #[arg(long, hide = true)]
+    test_clock: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,5 +246,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Policy(PolicyCommand::Simulate(args)) => policy::simulate(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Account(AccountCommand::Create(args)) => account::run(&args),
+        Command::CredentialsUri(command) => credentials_uri::run(&command),
     }
 }

@@ -1,7 +1,11 @@
-//! `rampart serve`: the RAM API on one port, until SIGTERM or SIGINT.
+//! `rampart serve`: the RAM and STS APIs (and the credentials URI) on one
+//! port, until SIGTERM or SIGINT.
 //!
 //! Start-up, in order: settings (flags > `RAMPART_*` > config file >
-//! defaults, see `settings.rs`), the data folder and master key, the store
+//! defaults, see `settings.rs`), the clock (the system's, or with the
+//! hidden `--test-clock` flag a clock shifted by the offset in the file
+//! `RAMPART_TEST_CLOCK_OFFSET_FILE` names: a testing aid, see
+//! `server::Clock`), the data folder, master key and STS keys, the store
 //! (schema brought up to date), the listener, the first account when the
 //! store has none (printed once, and written to
 //! `DATA_DIR/first-account.json`, mode 0600), then serving. `/healthz`
@@ -19,7 +23,7 @@ use std::time::Instant;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use super::settings::{write_private_file, Flags, MasterKeySource, Settings};
+use super::settings::{write_private_file, Flags, MasterKeySource, Settings, StsKeySource};
 use super::ServeArgs;
 
 /// How long requests in flight may take to finish after SIGTERM/SIGINT.
@@ -41,6 +45,50 @@ pub fn keyring(key: [u8; 32]) -> Result<auth::KeyRing, String> {
         .and_then(|key| auth::KeyRing::new(vec![key]))
         .map_err(|e| format!("the master key: {e}"))
 }
+
+/// The STS key ring: the first key seals, the others still verify. Each
+/// key is named by a fingerprint of itself, so nodes sharing keys agree on
+/// the names tokens carry.
+pub fn sts_keyring(keys: &[[u8; 32]]) -> Result<auth::KeyRing, String> {
+    let mut ring = Vec::with_capacity(keys.len());
+    for key in keys {
+        let digest = Sha256::new()
+            .chain_update(b"rampart sts key id\0")
+            .chain_update(key)
+            .finalize();
+        let id = format!("s-{}", hex::encode(digest.get(..6).unwrap_or_default()));
+        ring.push(auth::SealingKey::new(&id, *key).map_err(|e| format!("an STS key: {e}"))?);
+    }
+    auth::KeyRing::new(ring).map_err(|e| format!("the STS keys: {e}"))
+}
+
+/// The test clock, when asked for with `--test-clock`: the offset file
+/// comes from `RAMPART_TEST_CLOCK_OFFSET_FILE`, and is required.
+fn test_clock(asked: bool) -> Result<server::Clock, String> {
+    let file = std::env::var_os(TEST_CLOCK_ENV).filter(|v| !v.is_empty());
+    match (asked, file) {
+        (false, None) => Ok(server::Clock::system()),
+        (false, Some(_)) => {
+            tracing::warn!(
+                "{TEST_CLOCK_ENV} is set but --test-clock was not given: the system clock is used"
+            );
+            Ok(server::Clock::system())
+        }
+        (true, None) => Err(format!(
+            "--test-clock needs {TEST_CLOCK_ENV} to name the file holding the offset in seconds"
+        )),
+        (true, Some(path)) => {
+            tracing::warn!(
+                offset_file = %std::path::Path::new(&path).display(),
+                "TEST CLOCK: sessions are issued and checked by a clock shifted by the offset in this file; never run production like this"
+            );
+            Ok(server::Clock::with_offset_file(path))
+        }
+    }
+}
+
+/// The environment variable naming the test clock's offset file.
+pub const TEST_CLOCK_ENV: &str = "RAMPART_TEST_CLOCK_OFFSET_FILE";
 
 /// The store URL handed to the store: a SQLite URL without `mode=` gets
 /// `mode=rwc`, so the database file is created on first start.
@@ -178,9 +226,10 @@ async fn shutdown_signal() {
     }
 }
 
-async fn serve(settings: Settings, started: Instant) -> Result<(), String> {
+async fn serve(settings: Settings, started: Instant, clock: server::Clock) -> Result<(), String> {
     settings.ensure_data_dir()?;
     let key = settings.master_key()?;
+    let sts_keys = sts_keyring(&settings.sts_keys()?)?;
     let store = open_store(&settings, key).await?;
 
     let listener = tokio::net::TcpListener::bind(&settings.listen)
@@ -200,17 +249,20 @@ async fn serve(settings: Settings, started: Instant) -> Result<(), String> {
         );
     }
 
-    let state = Arc::new(server::AppState::new(
-        store.clone(),
-        server::Config::default(),
-    ));
+    let state = Arc::new(
+        server::AppState::new(store.clone(), server::Config::default())
+            .with_sts_keys(sts_keys)
+            .with_clock(clock),
+    );
     tracing::info!(
         listen = %bound,
         data_dir = %settings.data_dir.display(),
         config = %settings.config_file.as_ref().map_or_else(|| "-".to_owned(), |p| p.display().to_string()),
         master_key = match settings.master_key { MasterKeySource::Given(_) => "given", MasterKeySource::File(_) => "file" },
+        sts_key = match settings.sts_key { StsKeySource::Given(_) => "given", StsKeySource::File(_) => "file" },
+        sts_old_keys = settings.sts_old_keys.len(),
         startup_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "rampart is serving the RAM API"
+        "rampart is serving the RAM and STS APIs"
     );
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = Arc::clone(&stopping);
@@ -292,7 +344,14 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(settings, started)) {
+    let clock = match test_clock(args.test_clock) {
+        Ok(clock) => clock,
+        Err(e) => {
+            eprintln!("rampart serve: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(serve(settings, started, clock)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rampart serve: {e}");
@@ -334,6 +393,21 @@ mod tests {
             client_endpoint("10.0.0.5:80".parse().unwrap()),
             "10.0.0.5:80"
         );
+    }
+
+    #[test]
+    fn sts_key_ids_are_fingerprints_and_the_first_key_seals() {
+        let ring = sts_keyring(&[[1; 32], [2; 32]]).unwrap();
+        let again = sts_keyring(&[[1; 32]]).unwrap();
+        let first = ring.active().unwrap().id().to_owned();
+        assert!(first.starts_with("s-"));
+        assert_eq!(first, again.active().unwrap().id());
+        let master = keyring([1; 32]).unwrap().active().unwrap().id().to_owned();
+        assert_ne!(
+            first.trim_start_matches("s-"),
+            master.trim_start_matches("k-")
+        );
+        assert!(sts_keyring(&[]).is_err());
     }
 
     #[test]

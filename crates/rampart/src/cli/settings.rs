@@ -9,6 +9,14 @@
 //! | registry listen address | `--registry-listen` | `RAMPART_REGISTRY_LISTEN` | `registry_listen` | none |
 //! | store URL | `--store` | `RAMPART_STORE` | `store` | `sqlite://DATA_DIR/rampart.db` |
 //! | master key (hex) | — | `RAMPART_MASTER_KEY` | `master_key` | `DATA_DIR/keys/master.key`, made on first start |
+//! | STS key (hex) | — | `RAMPART_STS_KEY` | `sts_key` | `DATA_DIR/keys/sts.key`, made on first start |
+//! | older STS keys that still verify (hex) | — | `RAMPART_STS_OLD_KEYS` (comma-separated) | `sts_old_keys` (a list) | none |
+//!
+//! The STS key seals the SecurityTokens of temporary credentials and
+//! derives their secrets; the first key of the ring seals, every key
+//! verifies. The key file holds one key per line, the first one sealing:
+//! rotating on one node is adding a new first line. Nodes that share a
+//! store must share the STS keys too (the environment or the config file).
 //!
 //! The config file is `--config FILE`, else `DATA_DIR/rampart.toml` when it
 //! exists (DATA_DIR from the flag, the environment or the default; a
@@ -33,6 +41,9 @@ pub const CONFIG_FILE_NAME: &str = "rampart.toml";
 /// The master key's place in the data folder.
 pub const MASTER_KEY_PATH: &str = "keys/master.key";
 
+/// The STS key file's place in the data folder.
+pub const STS_KEY_PATH: &str = "keys/sts.key";
+
 /// What the command line said (each `None` when not given).
 #[derive(Debug, Clone, Default)]
 pub struct Flags {
@@ -52,6 +63,8 @@ struct FileConfig {
     registry_listen: Option<String>,
     store: Option<String>,
     master_key: Option<String>,
+    sts_key: Option<String>,
+    sts_old_keys: Option<Vec<String>>,
 }
 
 /// Where the master key comes from.
@@ -72,6 +85,25 @@ impl std::fmt::Debug for MasterKeySource {
     }
 }
 
+/// Where the STS keys come from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StsKeySource {
+    /// The sealing key given as hex (environment or config file).
+    Given([u8; 32]),
+    /// The key file in the data folder (one hex key per line, the first
+    /// sealing), made with one random key on first use.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for StsKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Given(_) => f.write_str("Given(<redacted>)"),
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
+}
+
 /// Every setting, resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -80,6 +112,9 @@ pub struct Settings {
     pub registry_listen: Option<String>,
     pub store: String,
     pub master_key: MasterKeySource,
+    pub sts_key: StsKeySource,
+    /// Older STS keys that still verify (never seal).
+    pub sts_old_keys: Vec<[u8; 32]>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -121,6 +156,14 @@ pub fn parse_master_key(what: &str, text: &str) -> Result<[u8; 32], String> {
     let mut key = [0_u8; 32];
     hex::decode_to_slice(text.trim(), &mut key)
         .map_err(|_| format!("{what}: the master key must be 64 hex digits (32 bytes)"))?;
+    Ok(key)
+}
+
+/// Decodes a 64-hex-digit key (STS keys).
+pub fn parse_key(what: &str, text: &str) -> Result<[u8; 32], String> {
+    let mut key = [0_u8; 32];
+    hex::decode_to_slice(text.trim(), &mut key)
+        .map_err(|_| format!("{what}: each key must be 64 hex digits (32 bytes)"))?;
     Ok(key)
 }
 
@@ -194,12 +237,32 @@ impl Settings {
             (None, None) => MasterKeySource::File(data_dir.join(MASTER_KEY_PATH)),
         };
 
+        let sts_key = match (env("RAMPART_STS_KEY"), file.sts_key) {
+            (Some(hex), _) => StsKeySource::Given(parse_key("RAMPART_STS_KEY", &hex)?),
+            (None, Some(hex)) => StsKeySource::Given(parse_key("config file sts_key", &hex)?),
+            (None, None) => StsKeySource::File(data_dir.join(STS_KEY_PATH)),
+        };
+        let sts_old_keys = match (env("RAMPART_STS_OLD_KEYS"), file.sts_old_keys) {
+            (Some(list), _) => list
+                .split([',', ' ', '\n'])
+                .filter(|k| !k.trim().is_empty())
+                .map(|k| parse_key("RAMPART_STS_OLD_KEYS", k))
+                .collect::<Result<Vec<_>, _>>()?,
+            (None, Some(list)) => list
+                .iter()
+                .map(|k| parse_key("config file sts_old_keys", k))
+                .collect::<Result<Vec<_>, _>>()?,
+            (None, None) => Vec::new(),
+        };
+
         Ok(Settings {
             data_dir,
             listen,
             registry_listen,
             store,
             master_key,
+            sts_key,
+            sts_old_keys,
             config_file: config_path,
         })
     }
@@ -212,6 +275,22 @@ impl Settings {
     /// Makes the data folder (owner-only on Unix).
     pub fn ensure_data_dir(&self) -> Result<(), String> {
         create_private_dir(&self.data_dir)
+    }
+
+    /// The STS keys, sealing key first: the given one or the key file's
+    /// (made with one random key, mode 0600, when absent), then the older
+    /// ones.
+    pub fn sts_keys(&self) -> Result<Vec<[u8; 32]>, String> {
+        let mut keys = match &self.sts_key {
+            StsKeySource::Given(key) => vec![*key],
+            StsKeySource::File(path) => load_or_create_key_list(path)?,
+        };
+        for old in &self.sts_old_keys {
+            if !keys.contains(old) {
+                keys.push(*old);
+            }
+        }
+        Ok(keys)
     }
 
     /// The master key: the given one, or the one in the data folder, made
@@ -290,6 +369,30 @@ fn load_or_create_key(path: &Path) -> Result<[u8; 32], String> {
     }
 }
 
+/// Reads a key file of one hex key per line (blank lines and `#` comments
+/// skipped), making it with one random key when it does not exist.
+fn load_or_create_key_list(path: &Path) -> Result<Vec<[u8; 32]>, String> {
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let keys = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| parse_key(&path.display().to_string(), l))
+                .collect::<Result<Vec<_>, _>>()?;
+            if keys.is_empty() {
+                return Err(format!("{}: holds no key", path.display()));
+            }
+            Ok(keys)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // One random key, made exactly as the master key is.
+            load_or_create_key(path).map(|key| vec![key])
+        }
+        Err(e) => Err(format!("{}: cannot read the STS keys: {e}", path.display())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -314,6 +417,81 @@ mod tests {
             s.master_key,
             MasterKeySource::File(PathBuf::from("rampart-data/keys/master.key"))
         );
+        assert_eq!(
+            s.sts_key,
+            StsKeySource::File(PathBuf::from("rampart-data/keys/sts.key"))
+        );
+        assert!(s.sts_old_keys.is_empty());
+    }
+
+    #[test]
+    fn sts_keys_from_env_config_and_file() {
+        let dir = scratch("sts");
+        let hex1 = "11".repeat(32);
+        let hex2 = "22".repeat(32);
+        let hex3 = "33".repeat(32);
+        // The file: made once, 0600, and read back the same.
+        let data = dir.display().to_string();
+        let env_data = |name: &str| (name == "RAMPART_DATA_DIR").then(|| data.clone());
+        let s = Settings::resolve(&Flags::default(), env_data).unwrap();
+        let made = s.sts_keys().unwrap();
+        assert_eq!(made.len(), 1);
+        assert_eq!(s.sts_keys().unwrap(), made);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(dir.join("keys/sts.key"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        // A rotated file: the new first line seals, the old one still verifies.
+        fs::write(
+            dir.join("keys/sts.key"),
+            format!("# rotated\n{hex1}\n\n{}\n", hex::encode(made[0])),
+        )
+        .unwrap();
+        let rotated = Settings::resolve(&Flags::default(), env_data)
+            .unwrap()
+            .sts_keys()
+            .unwrap();
+        assert_eq!(rotated, vec![[0x11; 32], made[0]]);
+        // The environment wins, and adds older keys.
+        let env = |name: &str| match name {
+            "RAMPART_DATA_DIR" => Some(data.clone()),
+            "RAMPART_STS_KEY" => Some(hex2.clone()),
+            "RAMPART_STS_OLD_KEYS" => Some(format!("{hex3}, {hex1}")),
+            _ => None,
+        };
+        let s = Settings::resolve(&Flags::default(), env).unwrap();
+        assert_eq!(
+            s.sts_keys().unwrap(),
+            vec![[0x22; 32], [0x33; 32], [0x11; 32]]
+        );
+        assert!(!format!("{s:?}").contains(&hex2));
+        // The config file.
+        fs::write(
+            dir.join("rampart.toml"),
+            format!("sts_key = \"{hex3}\"\nsts_old_keys = [\"{hex2}\"]\n"),
+        )
+        .unwrap();
+        let s = Settings::resolve(&Flags::default(), env_data).unwrap();
+        assert_eq!(s.sts_keys().unwrap(), vec![[0x33; 32], [0x22; 32]]);
+        // Bad keys are refused.
+        let bad = |name: &str| (name == "RAMPART_STS_OLD_KEYS").then(|| "abc".to_owned());
+        assert!(Settings::resolve(&Flags::default(), bad)
+            .unwrap_err()
+            .contains("64 hex digits"));
+        fs::write(dir.join("keys/sts.key"), "# nothing\n").unwrap();
+        fs::remove_file(dir.join("rampart.toml")).unwrap();
+        assert!(Settings::resolve(&Flags::default(), env_data)
+            .unwrap()
+            .sts_keys()
+            .unwrap_err()
+            .contains("no key"));
+        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

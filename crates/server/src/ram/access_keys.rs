@@ -13,18 +13,23 @@ use crate::reply::Reply;
 use crate::rpc::Call;
 
 /// The user whose keys the call names: `UserName`, else the caller when it
-/// is a RAM user, else `None` (the root's own keys).
-fn owner<'a>(call: &'a Call<'a>) -> Option<&'a str> {
-    call.params.optional("UserName").or(match call.principal {
-        iam::Principal::User { name, .. } => Some(name.as_str()),
-        _ => None,
-    })
+/// is a RAM user, else `None` (the root's own keys, when the root calls).
+/// A role session has no keys of its own: it must name the user.
+fn owner<'a>(call: &'a Call<'a>) -> Result<Option<&'a str>, ApiError> {
+    if let Some(name) = call.params.optional("UserName") {
+        return Ok(Some(name));
+    }
+    match call.principal {
+        iam::Principal::User { name, .. } => Ok(Some(name.as_str())),
+        iam::Principal::Root { .. } => Ok(None),
+        iam::Principal::Role { .. } => Err(ApiError::missing_parameter("UserName")),
+    }
 }
 
 pub async fn create_access_key(call: &Call<'_>) -> Result<Reply, ApiError> {
     let key = call
         .store
-        .create_access_key(call.account(), owner(call))
+        .create_access_key(call.account(), owner(call)?)
         .await?;
     Ok(Reply::from_value(json!({
         "AccessKey": {
@@ -39,7 +44,7 @@ pub async fn create_access_key(call: &Call<'_>) -> Result<Reply, ApiError> {
 pub async fn list_access_keys(call: &Call<'_>) -> Result<Reply, ApiError> {
     let keys = call
         .store
-        .list_access_keys(call.account(), owner(call))
+        .list_access_keys(call.account(), owner(call)?)
         .await?;
     let items: Vec<Value> = keys
         .iter()
@@ -60,7 +65,7 @@ pub async fn update_access_key(call: &Call<'_>) -> Result<Reply, ApiError> {
     let id = call.params.required("UserAccessKeyId")?;
     let status = iam::KeyStatus::parse(call.params.required("Status")?)?;
     call.store
-        .update_access_key(call.account(), owner(call), id, status)
+        .update_access_key(call.account(), owner(call)?, id, status)
         .await?;
     Ok(Reply::empty())
 }
@@ -68,7 +73,7 @@ pub async fn update_access_key(call: &Call<'_>) -> Result<Reply, ApiError> {
 pub async fn delete_access_key(call: &Call<'_>) -> Result<Reply, ApiError> {
     let id = call.params.required("UserAccessKeyId")?;
     call.store
-        .delete_access_key(call.account(), owner(call), id)
+        .delete_access_key(call.account(), owner(call)?, id)
         .await?;
     Ok(Reply::empty())
 }
@@ -77,7 +82,7 @@ pub async fn get_access_key_last_used(call: &Call<'_>) -> Result<Reply, ApiError
     let id = call.params.required("UserAccessKeyId")?;
     let last = call
         .store
-        .get_access_key_last_used(call.account(), owner(call), id)
+        .get_access_key_last_used(call.account(), owner(call)?, id)
         .await?;
     // Never used: an empty date, as Alibaba answers for a fresh key.
     let last_used = last.map_or_else(|| Value::String(String::new()), date);

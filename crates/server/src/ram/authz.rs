@@ -29,7 +29,13 @@
 //!
 //! Access-key calls without `UserName` act on the caller itself, so they
 //! check the caller's own user ARN (the root identity is not subject to
-//! policies in its own account; the decision point knows that).
+//! policies in its own account; the decision point knows that). A role
+//! session has no access keys of its own: without `UserName` its access-key
+//! calls are `MissingUserName` (they would otherwise reach the account's
+//! root keys).
+//!
+//! `RevokeRoleSessions` is rampart's own action (an extension of RAM
+//! 2015-05-01, see the crate README): `ram:RevokeRoleSessions` on the role.
 //!
 //! STS and the registry will follow the same pattern: one module that maps
 //! each action of the product to its checks.
@@ -57,6 +63,8 @@ pub struct Target<'a> {
     pub caller_user: Option<&'a str>,
     /// The caller's own ARN (used when it has no user name, e.g. the root).
     pub caller_arn: &'a str,
+    /// Whether the caller is the account's root identity.
+    pub caller_root: bool,
 }
 
 fn arn(account: &str, kind: &str, name: &str) -> String {
@@ -109,11 +117,13 @@ fn named_policy(
     Ok(policy_arn(target.account, name, system))
 }
 
-/// The user an access-key call acts on: `UserName`, or the caller.
-fn key_owner(target: &Target<'_>, params: &Params) -> String {
+/// The user an access-key call acts on: `UserName`, or the caller (a RAM
+/// user, or the root for its own keys). A role session must name a user.
+fn key_owner(target: &Target<'_>, params: &Params) -> Result<String, ApiError> {
     match params.optional("UserName").or(target.caller_user) {
-        Some(name) => user_arn(target.account, name),
-        None => target.caller_arn.to_owned(),
+        Some(name) => Ok(user_arn(target.account, name)),
+        None if target.caller_root => Ok(target.caller_arn.to_owned()),
+        None => Err(ApiError::missing_parameter("UserName")),
     }
 }
 
@@ -145,7 +155,7 @@ pub fn checks(
         | "ListAccessKeys"
         | "UpdateAccessKey"
         | "DeleteAccessKey"
-        | "GetAccessKeyLastUsed" => Ok(vec![key_owner(target, params)]),
+        | "GetAccessKeyLastUsed" => one(key_owner(target, params)),
         // Groups.
         "CreateGroup"
         | "GetGroup"
@@ -156,9 +166,12 @@ pub fn checks(
         "ListGroups" => one(all()),
         "AddUserToGroup" | "RemoveUserFromGroup" => group().and_then(|g| Ok(vec![g, user()?])),
         // Roles.
-        "CreateRole" | "GetRole" | "UpdateRole" | "DeleteRole" | "ListPoliciesForRole" => {
-            one(role())
-        }
+        "CreateRole"
+        | "GetRole"
+        | "UpdateRole"
+        | "DeleteRole"
+        | "ListPoliciesForRole"
+        | "RevokeRoleSessions" => one(role()),
         "ListRoles" => one(all()),
         // Policies and their versions.
         "CreatePolicy"
@@ -205,6 +218,7 @@ mod tests {
         account: "1111111111111111",
         caller_user: Some("bob"),
         caller_arn: "acs:ram::1111111111111111:user/bob",
+        caller_root: false,
     };
 
     fn run(action: &str, query: &str) -> Result<Vec<(String, String)>, String> {
@@ -244,6 +258,54 @@ mod tests {
         assert_eq!(
             run("ListAccessKeys", "UserName=carol").unwrap()[0].1,
             "acs:ram:*:1111111111111111:user/carol"
+        );
+    }
+
+    #[test]
+    fn role_sessions_must_name_the_user_of_access_key_calls() {
+        let session = Target {
+            account: "1111111111111111",
+            caller_user: None,
+            caller_arn: "acs:ram::1111111111111111:role/builder",
+            caller_root: false,
+        };
+        let none = Params::default();
+        for action in ["CreateAccessKey", "ListAccessKeys", "DeleteAccessKey"] {
+            let err = checks(action, &session, &none).unwrap().unwrap_err();
+            assert_eq!(err.code(), "MissingUserName", "{action}");
+        }
+        let named = Params::from_parts(Some("UserName=carol"), None).unwrap();
+        assert_eq!(
+            checks("CreateAccessKey", &session, &named)
+                .unwrap()
+                .unwrap()[0]
+                .resource,
+            "acs:ram:*:1111111111111111:user/carol"
+        );
+        let root = Target {
+            caller_user: None,
+            caller_arn: "acs:ram::1111111111111111:root",
+            caller_root: true,
+            ..session
+        };
+        assert_eq!(
+            checks("CreateAccessKey", &root, &none).unwrap().unwrap()[0].resource,
+            "acs:ram::1111111111111111:root"
+        );
+    }
+
+    #[test]
+    fn revoking_sessions_is_asked_on_the_role() {
+        assert_eq!(
+            run("RevokeRoleSessions", "RoleName=Fc-Admin").unwrap(),
+            [(
+                "ram:RevokeRoleSessions".into(),
+                "acs:ram:*:1111111111111111:role/fc-admin".into()
+            )]
+        );
+        assert_eq!(
+            run("RevokeRoleSessions", "").unwrap_err(),
+            "MissingRoleName"
         );
     }
 

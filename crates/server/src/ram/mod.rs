@@ -11,6 +11,10 @@
 //! handler does not know (`RegionId`, `Format`, the SDKs' extras) are
 //! ignored, as Alibaba ignores them.
 //!
+//! One action is rampart's own, not Alibaba's: `RevokeRoleSessions`
+//! (`RoleName`), which ends every session of the role issued so far (see
+//! [`roles::revoke_role_sessions`]).
+//!
 //! Deliberate gaps, written down:
 //! * Tags are not stored: `Tag` on CreateRole/CreatePolicy is checked for
 //!   shape and otherwise ignored; a `Tag` filter on ListRoles/ListPolicies
@@ -53,6 +57,7 @@ fn authorize<'a>(call: &'a Call<'a>) -> Result<Vec<authz::Check>, ApiError> {
         account: call.account(),
         caller_user: user_name,
         caller_arn: &caller_arn,
+        caller_root: matches!(call.principal, iam::Principal::Root { .. }),
     };
     authz::checks(call.action, &target, call.params).unwrap_or_else(|| {
         // Every registered action has a mapping (a unit test checks it);
@@ -110,6 +115,8 @@ pub fn register(router: &mut Router) {
         "UpdateRole" => roles::update_role,
         "DeleteRole" => roles::delete_role,
         "ListRoles" => roles::list_roles,
+        // rampart's extension: end the role's sessions issued so far.
+        "RevokeRoleSessions" => roles::revoke_role_sessions,
         // Policies.
         "CreatePolicy" => policies::create_policy,
         "GetPolicy" => policies::get_policy,
@@ -234,6 +241,7 @@ mod tests {
             account: "1",
             caller_user: Some("u"),
             caller_arn: "acs:ram::1:user/u",
+            caller_root: false,
         };
         let params = Params::default();
         let mut count = 0;
@@ -245,7 +253,7 @@ mod tests {
             );
             count += 1;
         }
-        assert_eq!(count, 47);
+        assert_eq!(count, 48);
     }
 
     #[test]

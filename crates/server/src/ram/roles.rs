@@ -1,5 +1,5 @@
 //! Roles (not service-linked ones): CreateRole, GetRole, UpdateRole,
-//! DeleteRole, ListRoles.
+//! DeleteRole, ListRoles, and rampart's RevokeRoleSessions.
 
 use serde_json::{Map, Value};
 
@@ -137,4 +137,33 @@ pub async fn list_roles(call: &Call<'_>) -> Result<Reply, ApiError> {
     let mut payload = Map::new();
     payload.insert("Roles".into(), wrapped("Role", items));
     Ok(Reply::from_value(paged(&listing, payload)))
+}
+
+/// RevokeRoleSessions (`RoleName`), rampart's extension of RAM 2015-05-01:
+/// every session of the role issued up to this second is refused from its
+/// next request on (`InvalidSecurityToken.Expired`), on every node, since
+/// each request reads the role's stamp from the store. Sessions issued
+/// afterwards are not affected. Authorized as `ram:RevokeRoleSessions` on
+/// the role.
+///
+/// Answers `{"RequestId", "Role": {"RoleId", "RoleName", "Arn",
+/// "RevokedBefore"}}`: sessions issued before `RevokedBefore` are revoked.
+pub async fn revoke_role_sessions(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let name = call.params.required("RoleName")?;
+    let before = iam::Timestamp(call.now.unix_seconds().saturating_add(1));
+    let role = call
+        .store
+        .revoke_role_sessions(call.account(), name, before)
+        .await?;
+    let mut out = Map::new();
+    out.insert("RoleId".into(), Value::String(role.role_id.clone()));
+    out.insert("RoleName".into(), Value::String(role.name.clone()));
+    out.insert("Arn".into(), Value::String(role.arn.clone()));
+    out.insert(
+        "RevokedBefore".into(),
+        role.revoked_before.map_or(Value::Null, date),
+    );
+    let mut payload = Map::new();
+    payload.insert("Role".into(), Value::Object(out));
+    Ok(Reply::from_value(Value::Object(payload)))
 }

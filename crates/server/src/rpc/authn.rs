@@ -9,7 +9,14 @@
 //!    `IncompleteSignature`.
 //! 2. The request time is within ±15 minutes (`InvalidTimeStamp.Expired`).
 //! 3. The AccessKey exists (`InvalidAccessKeyId.NotFound`, 404) and is
-//!    active (`InvalidAccessKeyId.Inactive`).
+//!    active (`InvalidAccessKeyId.Inactive`). For temporary credentials
+//!    (`STS.` AccessKeyIds) the lookup is the SecurityToken's own check
+//!    (`sts::verify`): `MissingSecurityToken`,
+//!    `InvalidSecurityToken.Malformed`, `.MismatchWithAccessKey`,
+//!    `.Expired`. The token is the `SecurityToken` parameter (V1, signed
+//!    with everything else) or the `x-acs-security-token` header (V3), which
+//!    must then be among the signed headers (`IncompleteSignature`
+//!    otherwise).
 //! 4. The signature verifies (`SignatureDoesNotMatch`, 400, with the
 //!    server's string to sign).
 //! 5. The nonce was not used within the window (`SignatureNonceUsed`). It
@@ -64,6 +71,12 @@ pub struct Authenticated<P> {
     pub access_key_id: String,
 }
 
+/// The V3 header carrying the SecurityToken.
+pub const SECURITY_TOKEN_HEADER: &str = "x-acs-security-token";
+
+/// The V1 parameter carrying the SecurityToken.
+pub const SECURITY_TOKEN_PARAM: &str = "SecurityToken";
+
 /// The parts of the signature read before the key is known.
 enum Material<'a> {
     V1(v1::Request<'a>),
@@ -106,10 +119,37 @@ fn check_nonce_length(nonce: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The SecurityToken a request carries, where its scheme puts it, and only
+/// when it is covered by the signature.
+fn security_token<'a>(
+    material: &Material<'a>,
+    params: &'a Params,
+    access_key_id: &str,
+) -> Result<Option<String>, ApiError> {
+    match material {
+        Material::V1(_) => Ok(params.optional(SECURITY_TOKEN_PARAM).map(str::to_owned)),
+        Material::V3 {
+            request,
+            authorization,
+        } => match request.header(SECURITY_TOKEN_HEADER) {
+            Some(token) if authorization.is_signed(SECURITY_TOKEN_HEADER) => {
+                Ok(Some(token.to_owned()))
+            }
+            Some(_) if sts::is_sts_access_key_id(access_key_id) => {
+                Err(ApiError::incomplete_signature(
+                    "the x-acs-security-token header must be one of the SignedHeaders",
+                ))
+            }
+            _ => Ok(None),
+        },
+    }
+}
+
 /// Runs the checks above on a request signed with `scheme` (V1 or V3;
 /// anonymous requests never reach here). `lookup` finds an AccessKey by
-/// id; `nonces` is the server's shared replay memory; `now` is the
-/// server's clock.
+/// id, given the request's SecurityToken when it carries a signed one;
+/// `nonces` is the server's shared replay memory; `now` is the server's
+/// real clock (the freshness window compares it with the client's).
 pub async fn authenticate<P, F, Fut>(
     scheme: Scheme,
     input: SignedInput<'_>,
@@ -118,7 +158,7 @@ pub async fn authenticate<P, F, Fut>(
     lookup: F,
 ) -> Result<Authenticated<P>, ApiError>
 where
-    F: FnOnce(String) -> Fut,
+    F: FnOnce(String, Option<String>) -> Fut,
     Fut: Future<Output = Result<Option<KeyRecord<P>>, ApiError>>,
 {
     // V3 signs only the query string as its query; the form body is covered
@@ -166,12 +206,13 @@ where
         }
     };
     check_nonce_length(nonce)?;
+    let token = security_token(&material, input.params, &access_key_id)?;
 
     // 2. Freshness.
     auth::check_skew(timestamp, now, MAX_CLOCK_SKEW).map_err(ApiError::timestamp_expired)?;
 
     // 3. The key.
-    let record = lookup(access_key_id.clone())
+    let record = lookup(access_key_id.clone(), token)
         .await?
         .ok_or_else(ApiError::access_key_not_found)?;
     if !record.active {
@@ -273,7 +314,7 @@ mod tests {
             input,
             Timestamp::from_unix_seconds(NOW),
             nonces,
-            |id| async move {
+            |id, _token| async move {
                 Ok((id == "testid").then(|| KeyRecord {
                     principal: "alice",
                     active,

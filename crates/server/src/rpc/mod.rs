@@ -12,9 +12,16 @@
 //!    anonymous: parameters; V3: the `x-acs-action` / `x-acs-version`
 //!    headers) and the route ([`router`]): `InvalidVersion`,
 //!    `InvalidAction.NotFound`;
-//! 4. the signature checks ([`authn`]);
+//! 4. the signature checks ([`authn`]); for temporary credentials the
+//!    SecurityToken is verified there (`sts::verify`) and, once the
+//!    signature holds, the session is checked against the store
+//!    (`sts::session_still_valid`: its role still exists and has not
+//!    revoked it, the user that started its chain still exists);
 //! 5. the permission checks of the action (`crate::ram::authz`), each asked
-//!    of the decision point: `NoPermission` (403) naming the action;
+//!    of the decision point: `NoPermission` (403) naming the action. A
+//!    session is decided as its role (`iam::Principal::Role`, the role's
+//!    policies as they are now) narrowed by its session policy
+//!    (`sts::SessionRights::narrow`);
 //! 6. the handler;
 //! 7. one audit event, whatever happened ([`crate::audit`]).
 //!
@@ -26,8 +33,9 @@ pub mod params;
 pub mod router;
 
 use std::net::SocketAddr;
+use std::sync::Mutex;
 
-use auth::{Scheme, Timestamp};
+use auth::{KeyRing, Scheme, Timestamp};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request};
 use axum::response::{IntoResponse, Response};
@@ -42,6 +50,7 @@ use crate::error::{ApiError, DEFAULT_HOST_ID};
 use crate::ram::authz::Check;
 use crate::reply::Reply;
 use crate::request_id::RequestId;
+use crate::sts::IamSts;
 
 /// How much of an oversized body is read (and thrown away) so that the
 /// client, still sending, sees the error instead of a reset connection.
@@ -52,8 +61,10 @@ const MAX_DRAIN: usize = 16 * 1024 * 1024;
 pub struct Call<'a> {
     /// The store: the domain and the decision point.
     pub store: &'a iam::Store,
-    /// Who is calling.
+    /// Who is calling: for temporary credentials, the session's role.
     pub principal: &'a iam::Principal,
+    /// The session, when the call was signed with temporary credentials.
+    pub session: Option<&'a sts::Claims>,
     /// With which AccessKeyId.
     pub access_key_id: &'a str,
     /// The request's parameters.
@@ -62,6 +73,14 @@ pub struct Call<'a> {
     pub request_id: &'a RequestId,
     /// The action, as dispatched (`CreateUser`).
     pub action: &'static str,
+    /// The condition keys of the request (`acs:SourceIp`, …).
+    pub context: &'a policy::Context,
+    /// The server's clock at the start of the call.
+    pub now: Timestamp,
+    /// The STS key ring, when there is one.
+    pub sts_keys: Option<&'a KeyRing>,
+    /// What a handler adds to the call's audit event.
+    pub notes: &'a Mutex<Notes>,
 }
 
 impl Call<'_> {
@@ -69,6 +88,32 @@ impl Call<'_> {
     pub fn account(&self) -> &str {
         self.principal.account()
     }
+
+    /// Adds to the call's audit event.
+    pub fn note(&self, write: impl FnOnce(&mut Notes)) {
+        let mut notes = self
+            .notes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        write(&mut notes);
+    }
+}
+
+/// What a handler that decides for itself (AssumeRole) tells the audit.
+#[derive(Debug, Default)]
+pub struct Notes {
+    /// The question asked and its answer.
+    pub decision: Option<(Check, Verdict)>,
+    /// The session issued.
+    pub issued_session_id: Option<String>,
+    /// Another account the call touched.
+    pub resource_account: Option<String>,
+}
+
+/// Who signed: a long-term key's owner, or a role session.
+enum Identity {
+    Key(iam::Principal),
+    Session(Box<sts::Claims>),
 }
 
 /// The `HostId` of an error: the `Host` the client addressed, when it is
@@ -150,10 +195,12 @@ fn action_and_version<'a>(
 }
 
 /// The condition keys rampart fills in for every decision.
-fn context(peer: SocketAddr, principal: &iam::Principal, access_key_id: &str) -> policy::Context {
-    let now_millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+fn context(
+    peer: SocketAddr,
+    principal: &iam::Principal,
+    access_key_id: &str,
+    now_millis: i64,
+) -> policy::Context {
     let ip = match peer.ip() {
         std::net::IpAddr::V6(v6) => v6
             .to_ipv4_mapped()
@@ -174,34 +221,65 @@ fn context(peer: SocketAddr, principal: &iam::Principal, access_key_id: &str) ->
     context
 }
 
-/// Decides one check at the decision point.
+/// The audit's name for a session-policy statement.
+fn session_statement(decision: &policy::Decision) -> Option<String> {
+    decision.deciding.filter(|r| r.layer == 1).map(|r| {
+        format!(
+            "{}:Statement[{}]",
+            sts::session::SESSION_POLICY_NAME,
+            r.statement
+        )
+    })
+}
+
+/// Decides one check at the decision point, narrowed by the session policy
+/// when the caller is a session.
 async fn decide(
     call: &Call<'_>,
+    rights: Option<&sts::SessionRights>,
     check: &Check,
-    context: &policy::Context,
 ) -> Result<Verdict, ApiError> {
+    let resources = [check.resource.as_str()];
     let answer = call
         .store
-        .authorize(
-            call.principal,
-            &check.action,
-            &[check.resource.as_str()],
-            context,
-        )
+        .authorize(call.principal, &check.action, &resources, call.context)
         .await?;
-    Ok(Verdict::from(&answer))
+    let verdict = Verdict::from(&answer);
+    let Some(rights) = rights else {
+        return Ok(verdict);
+    };
+    let request = policy::Request {
+        action: &check.action,
+        resources: &resources,
+        context: call.context,
+    };
+    let narrowed = rights.narrow(answer.decision, &request);
+    Ok(if narrowed.deciding.is_some_and(|r| r.layer == 1) {
+        Verdict {
+            outcome: narrowed.outcome,
+            deciding: session_statement(&narrowed),
+        }
+    } else if narrowed.outcome == verdict.outcome {
+        verdict
+    } else {
+        // The role allowed and the session policy has no Allow for it.
+        Verdict {
+            outcome: narrowed.outcome,
+            deciding: Some(format!("{}:NoAllow", sts::session::SESSION_POLICY_NAME)),
+        }
+    })
 }
 
 /// Asks every check; the first that is not allowed ends the call with
 /// `NoPermission`.
 async fn authorize(
     call: &Call<'_>,
+    rights: Option<&sts::SessionRights>,
     checks: &[Check],
-    context: &policy::Context,
     audit: &mut AuditEvent,
 ) -> Result<(), ApiError> {
     for check in checks {
-        let verdict = decide(call, check, context).await?;
+        let verdict = decide(call, rights, check).await?;
         audit.record_decision(check, &verdict);
         if !verdict.is_allowed() {
             return Err(ApiError::no_permission(&check.action, &check.resource));
@@ -267,43 +345,98 @@ async fn process(
         body,
     };
     let store = &state.store;
+    let now = state.clock.now();
+    let sts_keys = state.sts_keys.as_ref();
     let Authenticated {
-        principal,
+        principal: identity,
         access_key_id,
     } = authn::authenticate(
         scheme,
         input,
         Timestamp::now(),
         &state.nonces,
-        |id| async move {
+        |id, token| async move {
+            if sts::is_sts_access_key_id(&id) {
+                let keys = sts_keys.ok_or_else(|| {
+                    ApiError::internal().with_detail("no STS key ring is configured")
+                })?;
+                let verified = sts::verify(&id, token.as_deref(), now, keys)
+                    .map_err(|e| ApiError::from_wire(&e))?;
+                return Ok(Some(KeyRecord {
+                    principal: Identity::Session(Box::new(verified.claims)),
+                    active: true,
+                    secret: verified.secret,
+                }));
+            }
             let record = store.access_key(&id).await?;
             Ok(record.map(|r| KeyRecord {
                 active: r.status == iam::KeyStatus::Active,
                 secret: r.secret,
-                principal: r.principal,
+                principal: Identity::Key(r.principal),
             }))
         },
     )
     .await?;
-    audit.account = Some(principal.account().to_owned());
-    audit.principal_arn = Some(principal.arn());
-    // For GetAccessKeyLastUsed; only a verified signature counts as use.
-    if let Err(err) = store.record_access_key_use(&access_key_id).await {
-        tracing::warn!(error = %err, "could not record the access key's use");
+
+    let (principal, session, rights) = match identity {
+        Identity::Key(principal) => {
+            // For GetAccessKeyLastUsed; only a verified signature counts as use.
+            if let Err(err) = store.record_access_key_use(&access_key_id).await {
+                tracing::warn!(error = %err, "could not record the access key's use");
+            }
+            (principal, None, None)
+        }
+        Identity::Session(claims) => {
+            // Authentic from here on: audited with its chain, even when the
+            // session no longer counts.
+            audit.account = Some(claims.account.clone());
+            audit.principal_arn = Some(claims.session_arn());
+            audit.chain = claims.chain_arns();
+            audit.session_id = Some(claims.session_id.clone());
+            sts::session_still_valid(&IamSts(store), &claims, now)
+                .await
+                .map_err(|e| ApiError::from_wire(&e))?;
+            let rights = sts::SessionRights::of(&claims).map_err(|e| ApiError::from_wire(&e))?;
+            let principal = iam::Principal::Role {
+                account: claims.account.clone(),
+                role_id: claims.role_id.clone(),
+                name: claims.role_name.clone(),
+            };
+            (principal, Some(claims), Some(rights))
+        }
+    };
+    if session.is_none() {
+        audit.account = Some(principal.account().to_owned());
+        audit.principal_arn = Some(principal.arn());
     }
 
+    let context = context(peer, &principal, &access_key_id, state.clock.now_millis());
+    let notes = Mutex::new(Notes::default());
     let call = Call {
         store,
         principal: &principal,
+        session: session.as_deref(),
         access_key_id: &access_key_id,
         params: &params,
         request_id,
         action: route.action,
+        context: &context,
+        now,
+        sts_keys,
+        notes: &notes,
     };
     let checks = (route.authorize)(&call)?;
-    let context = context(peer, &principal, &access_key_id);
-    authorize(&call, &checks, &context, audit).await?;
-    (route.handler)(&call).await
+    authorize(&call, rights.as_ref(), &checks, audit).await?;
+    let result = (route.handler)(&call).await;
+    let notes = notes
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((check, verdict)) = &notes.decision {
+        audit.record_decision(check, verdict);
+    }
+    audit.issued_session_id = notes.issued_session_id;
+    audit.resource_account = notes.resource_account;
+    result
 }
 
 /// The RPC endpoint.
@@ -343,6 +476,9 @@ pub async fn handle(state: &AppState, peer: SocketAddr, request: Request<Body>) 
             reply.into_response(&request_id)
         }
         Err(err) => {
+            if audit.detail.is_none() {
+                audit.detail = err.detail().map(str::to_owned);
+            }
             audit.finish(Outcome::Error {
                 code: err.code().to_owned(),
                 status: err.status().as_u16(),

@@ -27,11 +27,24 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
-/// An AccessKey pair.
-#[derive(Debug, Clone)]
+/// An AccessKey pair, with its SecurityToken when it is temporary.
+#[derive(Debug, Clone, Default)]
 pub struct Key {
     pub id: String,
     pub secret: String,
+    pub token: Option<String>,
+}
+
+impl Key {
+    /// The temporary credentials of an AssumeRole answer.
+    pub fn from_assume_role(body: &Value) -> Key {
+        let c = &body["Credentials"];
+        Key {
+            id: c["AccessKeyId"].as_str().unwrap().to_owned(),
+            secret: c["AccessKeySecret"].as_str().unwrap().to_owned(),
+            token: Some(c["SecurityToken"].as_str().unwrap().to_owned()),
+        }
+    }
 }
 
 /// How a request is signed and where its parameters go.
@@ -56,6 +69,8 @@ pub struct Tweak {
     pub nonce: Option<String>,
     /// Use this API version.
     pub version: Option<String>,
+    /// V3: send the SecurityToken header without signing it.
+    pub unsigned_token: bool,
 }
 
 /// What came back.
@@ -124,12 +139,17 @@ impl TestServer {
     }
 
     pub async fn start_with(config: server::Config) -> TestServer {
+        TestServer::start_with_clock(config, server::Clock::system()).await
+    }
+
+    /// Boots the router with a clock (a test clock, to move past expiry).
+    pub async fn start_with_clock(config: server::Config, clock: server::Clock) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/rampart.db?mode=rwc", dir.path().display());
         let keys = auth::KeyRing::new(vec![auth::SealingKey::generate("test").unwrap()]).unwrap();
         let store = iam::Store::open(&url, keys).await.unwrap();
         let first = store.create_account(None).await.unwrap();
-        let state = Arc::new(server::AppState::new(store.clone(), config));
+        let state = Arc::new(server::AppState::new(store.clone(), config).with_clock(clock));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -143,6 +163,7 @@ impl TestServer {
             root: Key {
                 id: first.root_access_key.access_key_id.clone(),
                 secret: first.root_access_key.secret.expose().to_owned(),
+                token: None,
             },
             account: first.account.account_id.clone(),
             stop: Some(stop),
@@ -235,6 +256,9 @@ impl TestServer {
                 ] {
                     all.push((k.to_owned(), v));
                 }
+                if let Some(token) = &key.token {
+                    all.push(("SecurityToken".to_owned(), token.clone()));
+                }
                 let signature = v1::sign_params(method, &all, &secret);
                 all.push(("Signature".to_owned(), signature));
                 let encoded = encode_pairs(&all);
@@ -256,7 +280,7 @@ impl TestServer {
             Style::V3 => {
                 let host = self.host();
                 let content_sha = v3::content_sha256_hex(b"");
-                let headers: Vec<(&str, &str)> = vec![
+                let mut headers: Vec<(&str, &str)> = vec![
                     ("host", &host),
                     ("x-acs-action", action),
                     ("x-acs-version", &version),
@@ -265,6 +289,9 @@ impl TestServer {
                     ("x-acs-content-sha256", &content_sha),
                     ("accept", "application/json"),
                 ];
+                if let (Some(token), false) = (&key.token, tweak.unsigned_token) {
+                    headers.push(("x-acs-security-token", token));
+                }
                 let query: Vec<(&str, &str)> = business
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -292,12 +319,40 @@ impl TestServer {
                         builder = builder.header(*name, *value);
                     }
                 }
+                if let (Some(token), true) = (&key.token, tweak.unsigned_token) {
+                    builder = builder.header("x-acs-security-token", token);
+                }
                 builder
                     .header("authorization", signed.to_string())
                     .build()
                     .unwrap()
             }
         }
+    }
+
+    /// An STS call (`2015-04-01`).
+    pub async fn sts(
+        &self,
+        key: &Key,
+        style: Style,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Answer {
+        let tweak = Tweak {
+            version: Some("2015-04-01".to_owned()),
+            ..Tweak::default()
+        };
+        self.call(key, style, action, params, &tweak).await
+    }
+
+    /// A plain GET of a path.
+    pub async fn get(&self, path: &str) -> Answer {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.base()))
+            .build()
+            .unwrap();
+        self.send(request).await
     }
 
     /// Sends a request and reads the JSON answer.
@@ -340,6 +395,7 @@ impl TestServer {
         Key {
             id: key["AccessKeyId"].as_str().unwrap().to_owned(),
             secret: key["AccessKeySecret"].as_str().unwrap().to_owned(),
+            token: None,
         }
     }
 
@@ -351,6 +407,7 @@ impl TestServer {
             Key {
                 id: new.root_access_key.access_key_id.clone(),
                 secret: new.root_access_key.secret.expose().to_owned(),
+                token: None,
             },
         )
     }
