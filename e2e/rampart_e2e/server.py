@@ -302,9 +302,25 @@ class RampartServer:
         self.run_cli("credentials-uri", "delete", *self.store_args(), "--account", account_id,
                      "--binding", binding_id)
 
-    def audit_rows(self, account_id: str) -> list:
+    def audit_rows(self, account_id: str, wait_for=()) -> list:
         """The account's rows of the store's audit table, oldest first, each a
-        dict with `principal_chain` decoded (a list, [] when NULL)."""
+        dict with `principal_chain` decoded (a list, [] when NULL).
+
+        The server writes audit rows in the background, in the order the
+        requests finished, a few milliseconds after answering. `wait_for`
+        names request ids whose rows must be there: the table is read again
+        until they are (at most 10 s), and then every row of an earlier
+        request is there too."""
+        deadline = time.monotonic() + 10
+        wanted = set(wait_for)
+        while True:
+            rows = self._audit_rows_now(account_id)
+            missing = wanted - {r["request_id"] for r in rows}
+            if not missing or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.02)
+
+    def _audit_rows_now(self, account_id: str) -> list:
         columns = ("request_id, occurred_at, account_id, principal_arn, action, resource, "
                    "decision, deciding_statement, error_code, principal_chain, session_id, "
                    "issued_session_id")

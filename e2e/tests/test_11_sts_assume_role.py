@@ -220,7 +220,8 @@ def test_assume_role_is_audited_in_both_accounts(world, server):
                            {"RoleArn": role_arn, "RoleSessionName": "audited"},
                            code="NoPermission", status=403)
     for account in (a.id, b.id):
-        rows = {r["request_id"]: r for r in server.audit_rows(account)}
+        rows = {r["request_id"]: r for r in server.audit_rows(
+            account, wait_for=[body["RequestId"], refused.request_id])}
         ok = rows[body["RequestId"]]
         assert ok["action"] == "sts:AssumeRole" and ok["decision"] == "Allow", ok
         assert ok["resource"] == role_arn, ok
@@ -233,7 +234,8 @@ def test_assume_role_is_audited_in_both_accounts(world, server):
     # The session's own calls carry its chain and id.
     creds = session_credentials(body)
     who = b.sts_clients(creds).classic.call("GetCallerIdentity")
-    row = {r["request_id"]: r for r in server.audit_rows(a.id)}[who["RequestId"]]
+    row = {r["request_id"]: r for r in server.audit_rows(
+        a.id, wait_for=[who["RequestId"]])}[who["RequestId"]]
     assert row["principal_chain"] == ["acs:ram::%s:user/b-assumer" % b.id,
                                       "%s/audited" % role_arn], row
     issued = {r["request_id"]: r for r in server.audit_rows(a.id)}[body["RequestId"]]

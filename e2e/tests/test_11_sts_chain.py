@@ -54,7 +54,8 @@ def test_two_hops_across_accounts(chain, server):
         "%s/first" % x_arn,
         "%s/second" % y_arn,
     ]
-    rows = {r["request_id"]: r for r in server.audit_rows(b.id)}
+    rows = {r["request_id"]: r
+            for r in server.audit_rows(b.id, wait_for=[g["RequestId"] for g in answers])}
     for got in answers:
         row = rows[got["RequestId"]]
         assert row["action"] == "sts:GetCallerIdentity", row
@@ -64,7 +65,8 @@ def test_two_hops_across_accounts(chain, server):
     # The second AssumeRole was made by X's session: in A's table (the
     # caller's) and B's (the role's), with X's chain and the issued session.
     for account in (a.id, b.id):
-        row = {r["request_id"]: r for r in server.audit_rows(account)}[second["RequestId"]]
+        row = {r["request_id"]: r for r in server.audit_rows(
+            account, wait_for=[second["RequestId"]])}[second["RequestId"]]
         assert row["action"] == "sts:AssumeRole" and row["decision"] == "Allow", row
         assert row["resource"] == y_arn, row
         assert row["principal_chain"] == expected[:2], row

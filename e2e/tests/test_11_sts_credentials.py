@@ -109,12 +109,12 @@ def test_credentials_uri_with_the_default_chain(server, lender):
         check_session_identity(caller.call("GetCallerIdentity"), a.id, "builder", session,
                                role["RoleId"])
     a.clients(creds).popcore_post.call("ListRoles")
-    expect_error(a.clients(creds).tea_v3.call, "CreateUser", {"UserName": "nope"},
-                 code="NoPermission", status=403)
+    last = expect_error(a.clients(creds).tea_v3.call, "CreateUser", {"UserName": "nope"},
+                        code="NoPermission", status=403)
 
     # The audit log names the binding (never the secret).
     secret = uri.rsplit("/", 1)[1]
-    rows = server.audit_rows(a.id)
+    rows = server.audit_rows(a.id, wait_for=[last.request_id])
     issued = [r for r in rows if r["deciding_statement"] == "CredentialsUri:" + binding]
     assert issued and issued[-1]["decision"] == "Allow", rows[-5:]
     assert issued[-1]["principal_arn"] == "%s@%s.credentials-uri.rampart" % (a.id, binding)

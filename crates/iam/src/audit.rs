@@ -1,15 +1,37 @@
 //! The audit log: one row per decision (API call, AssumeRole, registry
 //! access), written by the HTTP layer. Rows are scoped by account like
 //! everything else; reading them back always names the account.
+//!
+//! Requests do not write their rows themselves: [`Store::queue_audit`]
+//! hands the event to one background writer over a bounded channel and
+//! returns. The writer takes whatever has queued up (up to
+//! [`AUDIT_BATCH`] events) and inserts it in one transaction, so under load
+//! many requests share one commit, and no request waits for SQLite's write
+//! lock. Nothing is dropped: when the channel is full, `queue_audit` waits
+//! for room (backpressure). [`Store::flush_audit`] waits until everything
+//! queued before it is in the table ([`Store::list_audit`] calls it, so a
+//! store reads its own events), and [`Store::close`] flushes and stops the
+//! writer before closing the pool.
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{Any, AssertSqlSafe, Row};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Row};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{IamError, Problem, Result};
 use crate::ids;
 use crate::model::Timestamp;
-use crate::store::{ts, Store};
+use crate::store::{ts, Dialect, Store};
+
+/// Events written in one transaction at most.
+pub const AUDIT_BATCH: usize = 256;
+/// Events waiting for the writer at most; beyond that `queue_audit` waits.
+const AUDIT_QUEUE: usize = 4096;
+/// Rows per INSERT statement (14 parameters each). Kept small: sqlx's
+/// SQLite driver looks each `$N` up by name among all the statement's
+/// parameters, so binding costs grow with the square of their number.
+const ROWS_PER_INSERT: usize = 8;
+const COLUMNS: usize = 14;
 
 /// One audited decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,36 +102,184 @@ fn chain_from_text(text: Option<String>) -> Result<Vec<String>> {
     }
 }
 
+/// What the writer task receives.
+pub(crate) enum AuditMsg {
+    Event(Box<AuditEvent>),
+    /// Answered once every event queued before it is written.
+    Flush(oneshot::Sender<()>),
+    /// Like `Flush`, then the writer ends.
+    Close(oneshot::Sender<()>),
+}
+
+/// The sending side, kept in the store.
+pub(crate) type AuditSender = mpsc::Sender<AuditMsg>;
+
+/// Starts the writer task on the current Tokio runtime. It holds the pool,
+/// not the store, and ends when told to close or when every sender is gone
+/// (after writing what is left).
+pub(crate) fn spawn_writer(pool: AnyPool, dialect: Dialect) -> AuditSender {
+    let (tx, mut rx) = mpsc::channel::<AuditMsg>(AUDIT_QUEUE);
+    tokio::spawn(async move {
+        let mut batch: Vec<AuditEvent> = Vec::with_capacity(AUDIT_BATCH);
+        let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+        let mut closing = false;
+        while !closing {
+            let Some(first) = rx.recv().await else {
+                break;
+            };
+            let mut next = Some(first);
+            while let Some(msg) = next.take() {
+                match msg {
+                    AuditMsg::Event(event) => batch.push(*event),
+                    AuditMsg::Flush(done) => waiters.push(done),
+                    AuditMsg::Close(done) => {
+                        waiters.push(done);
+                        closing = true;
+                    }
+                }
+                if batch.len() >= AUDIT_BATCH || closing {
+                    break;
+                }
+                next = rx.try_recv().ok();
+            }
+            if !batch.is_empty() {
+                write_batch(&pool, dialect, &batch).await;
+                batch.clear();
+            }
+            for done in waiters.drain(..) {
+                let _ = done.send(());
+            }
+        }
+    });
+    tx
+}
+
+/// Writes a batch in one transaction. If that fails, each event is tried
+/// on its own so one bad event cannot take the others with it; an event
+/// that still fails is logged in full (it is also in the `rampart::audit`
+/// log line the HTTP layer wrote).
+async fn write_batch(pool: &AnyPool, dialect: Dialect, batch: &[AuditEvent]) {
+    if let Err(err) = insert_in_transaction(pool, dialect, batch).await {
+        tracing::warn!(events = batch.len(), error = %err, "audit batch failed; writing its events one by one");
+        for event in batch {
+            if let Err(err) =
+                insert_in_transaction(pool, dialect, std::slice::from_ref(event)).await
+            {
+                tracing::error!(request_id = %event.request_id, event = ?event, error = %err, "could not write the audit record");
+            }
+        }
+    }
+}
+
+async fn insert_in_transaction(
+    pool: &AnyPool,
+    dialect: Dialect,
+    events: &[AuditEvent],
+) -> Result<()> {
+    let mut tx = match dialect {
+        Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Dialect::Postgres => pool.begin().await?,
+    };
+    for chunk in events.chunks(ROWS_PER_INSERT) {
+        insert_rows(&mut tx, chunk).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One multi-row INSERT.
+async fn insert_rows(conn: &mut sqlx::AnyConnection, events: &[AuditEvent]) -> Result<()> {
+    let mut sql = String::from(
+        "INSERT INTO audit_events (event_id, request_id, occurred_at, account_id,
+             principal_arn, action, resource, decision, deciding_statement, source_ip,
+             error_code, principal_chain, session_id, issued_session_id) VALUES ",
+    );
+    for row in 0..events.len() {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..COLUMNS {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * COLUMNS + column + 1));
+        }
+        sql.push(')');
+    }
+    // Only placeholders are formatted into the text; every value is bound.
+    let mut query: Query<'_, Any, AnyArguments> = sqlx::query(AssertSqlSafe(sql));
+    for event in events {
+        query = query
+            .bind(ids::event_id())
+            .bind(event.request_id.clone())
+            .bind(event.time.0)
+            .bind(event.account_id.clone())
+            .bind(event.principal_arn.clone())
+            .bind(event.action.clone())
+            .bind(event.resource.clone())
+            .bind(event.decision.clone())
+            .bind(event.deciding_statement.clone())
+            .bind(event.source_ip.clone())
+            .bind(event.error_code.clone())
+            .bind(chain_text(&event.principal_chain)?)
+            .bind(event.session_id.clone())
+            .bind(event.issued_session_id.clone());
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
 impl Store {
-    /// Appends an event. Audit writes do not invalidate policy caches.
+    /// Appends an event now, in its own transaction, and returns once it is
+    /// in the table. Audit writes do not invalidate policy caches. The
+    /// request path uses [`Store::queue_audit`] instead.
     pub async fn record_audit(&self, event: &AuditEvent) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (event_id, request_id, occurred_at, account_id,
-                 principal_arn, action, resource, decision, deciding_statement, source_ip,
-                 error_code, principal_chain, session_id, issued_session_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        insert_in_transaction(
+            &self.inner.pool,
+            self.inner.dialect,
+            std::slice::from_ref(event),
         )
-        .bind(ids::event_id())
-        .bind(&event.request_id)
-        .bind(event.time.0)
-        .bind(&event.account_id)
-        .bind(&event.principal_arn)
-        .bind(&event.action)
-        .bind(&event.resource)
-        .bind(&event.decision)
-        .bind(event.deciding_statement.clone())
-        .bind(event.source_ip.clone())
-        .bind(event.error_code.clone())
-        .bind(chain_text(&event.principal_chain)?)
-        .bind(event.session_id.clone())
-        .bind(event.issued_session_id.clone())
-        .execute(&self.inner.pool)
-        .await?;
-        Ok(())
+        .await
+    }
+
+    /// Hands an event to the background writer (see the module docs).
+    /// Waits only when the writer is behind by a full queue. After
+    /// [`Store::close`] the event is written directly.
+    pub async fn queue_audit(&self, event: AuditEvent) -> Result<()> {
+        match self
+            .inner
+            .audit
+            .send(AuditMsg::Event(Box::new(event)))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendError(AuditMsg::Event(event))) => self.record_audit(&event).await,
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Waits until every event queued before this call is written (or its
+    /// failure logged).
+    pub async fn flush_audit(&self) {
+        let (done, written) = oneshot::channel();
+        if self.inner.audit.send(AuditMsg::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
+    }
+
+    /// Flushes and stops the writer; later events are written directly.
+    pub(crate) async fn close_audit(&self) {
+        let (done, written) = oneshot::channel();
+        if self.inner.audit.send(AuditMsg::Close(done)).await.is_ok() {
+            let _ = written.await;
+        }
     }
 
     /// Events of one account matching the filter, newest first.
+    /// Events queued through this store are flushed first.
     pub async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
+        self.flush_audit().await;
         let limit = filter.limit.unwrap_or(100);
         if !(1..=1000).contains(&limit) {
             return Err(IamError::invalid(

@@ -91,13 +91,24 @@
 //! deletion, here or on another PostgreSQL node, is seen by the next
 //! lookup, and an unchanged store costs no query.
 //!
+//! The same holds for every signed request's access key:
+//! [`Store::access_key`] keeps the record (principal, status, the opened
+//! secret) under the generation counter, at most 10,000 keys (then the map
+//! starts over), so deactivating or deleting a key refuses its next
+//! request. Trust policies are kept parsed by their text
+//! ([`Store::trust_policy`]), so AssumeRole does not parse them each call.
+//!
 //! # Audit
 //!
-//! [`Store::record_audit`] appends one row per decision (request id, time,
-//! account, principal ARN, action, resource, decision, deciding statement,
-//! source IP, error code, and for STS the principal chain, the session id
-//! and the id of a session issued); [`Store::list_audit`] reads them back
-//! for one account.
+//! One row per decision (request id, time, account, principal ARN, action,
+//! resource, decision, deciding statement, source IP, error code, and for
+//! STS the principal chain, the session id and the id of a session
+//! issued). The request path queues it with [`Store::queue_audit`] for a
+//! background writer that inserts batches in one transaction each (bounded
+//! queue: a full one makes callers wait, nothing is dropped);
+//! [`Store::flush_audit`] waits for what was queued, [`Store::close`]
+//! flushes before closing. [`Store::record_audit`] writes one row at once.
+//! [`Store::list_audit`] reads them back for one account.
 
 // Tests may fail loudly; library code may not.
 #![cfg_attr(
@@ -121,7 +132,7 @@ mod secret;
 mod store;
 mod validate;
 
-pub use audit::{AuditEvent, AuditFilter};
+pub use audit::{AuditEvent, AuditFilter, AUDIT_BATCH};
 pub use authorize::{Authorization, Basis, CompiledPolicies, DecidingStatement, PolicySource};
 pub use credentials_uri::{
     CreateCredentialsUri, CredentialsUri, NewCredentialsUri, DEFAULT_URI_SESSION_SECONDS,

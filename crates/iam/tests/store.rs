@@ -268,6 +268,7 @@ scenarios!(
     racing_writers_respect_limits_and_names,
     role_sessions_revocation_and_lookups,
     audit_chain_of_a_session,
+    audit_queue_batches_flushes_and_closes,
     credentials_uris,
 );
 
@@ -287,6 +288,41 @@ async fn postgres_second_node_sees_detach_within_a_second() {
         return;
     };
     second_node_sees_detach(&h).await;
+}
+
+/// PostgreSQL only: a second node that cached an access key refuses it
+/// once the first node deactivates it, and forgets it once deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_second_node_sees_key_changes_within_a_second() {
+    let Some(h) = Harness::postgres().await else {
+        return;
+    };
+    let first = &h.store;
+    let second = h.open(Limits::default()).await;
+    let a = account(&h).await;
+    first.create_user(&a, &user("kim")).await.unwrap();
+    let key = first.create_access_key(&a, Some("kim")).await.unwrap();
+    let id = key.access_key_id.clone();
+    let status = || async { second.access_key(&id).await.unwrap().map(|r| r.status) };
+    for _ in 0..2 {
+        assert_eq!(status().await, Some(KeyStatus::Active));
+    }
+    first
+        .update_access_key(&a, Some("kim"), &id, KeyStatus::Inactive)
+        .await
+        .unwrap();
+    let start = Instant::now();
+    while status().await != Some(KeyStatus::Inactive) {
+        assert!(start.elapsed() < Duration::from_secs(1), "still active");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.delete_access_key(&a, Some("kim"), &id).await.unwrap();
+    let start = Instant::now();
+    while status().await.is_some() {
+        assert!(start.elapsed() < Duration::from_secs(1), "still there");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    second.close().await;
 }
 
 // ---------------------------------------------------------------------------
@@ -2373,8 +2409,15 @@ async fn secrets_are_encrypted_at_rest(h: &Harness) {
     .execute(&raw)
     .await
     .unwrap();
-    let err = s.access_key(&user_key.access_key_id).await.unwrap_err();
+    // Written behind the store's back (no generation bump), so a store
+    // that has not cached the key reads it.
+    let reopened = Store::open(&h.url, keyring()).await.unwrap();
+    let err = reopened
+        .access_key(&user_key.access_key_id)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "InternalError");
+    reopened.close().await;
     raw.close().await;
 }
 
@@ -3291,6 +3334,62 @@ async fn second_node_sees_revocation(h: &Harness) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// Queued events: written in batches by the background writer, all of
+/// them (more than one batch, with chains and NULLs), visible after a
+/// flush, and the ones still queued when the store closes are written too.
+async fn audit_queue_batches_flushes_and_closes(h: &Harness) {
+    let store = h.open(Limits::default()).await;
+    let a = account(h).await;
+    let event = |n: usize| AuditEvent {
+        request_id: format!("q-{n}"),
+        time: Timestamp(5_000 + i64::try_from(n).unwrap()),
+        account_id: a.clone(),
+        principal_arn: format!("acs:ram::{a}:user/quinn"),
+        action: "ram:GetUser".into(),
+        resource: format!("acs:ram::{a}:user/quinn"),
+        decision: "Allow".into(),
+        deciding_statement: n
+            .is_multiple_of(2)
+            .then(|| "Custom:p:v1:Statement[0]".into()),
+        source_ip: Some("127.0.0.1".into()),
+        error_code: n.is_multiple_of(3).then(|| "NoPermission".into()),
+        principal_chain: if n.is_multiple_of(5) {
+            vec![
+                format!("acs:ram::{a}:user/quinn"),
+                format!("acs:ram::{a}:role/r/s{n}"),
+            ]
+        } else {
+            Vec::new()
+        },
+        session_id: n.is_multiple_of(5).then(|| format!("s-{n}")),
+        issued_session_id: None,
+    };
+    let total = iam::AUDIT_BATCH * 2 + 7;
+    for n in 0..total {
+        store.queue_audit(event(n)).await.unwrap();
+    }
+    store.flush_audit().await;
+    let filter = AuditFilter {
+        account_id: a.clone(),
+        limit: Some(1000),
+        ..AuditFilter::default()
+    };
+    // Read through the harness's store: its own flush does not help here.
+    let mut rows = h.store.list_audit(&filter).await.unwrap();
+    assert_eq!(rows.len(), total);
+    rows.reverse(); // oldest first
+    for (n, row) in rows.iter().enumerate() {
+        assert_eq!(*row, event(n));
+    }
+
+    // Queued just before closing: written by close.
+    for n in total..total + 50 {
+        store.queue_audit(event(n)).await.unwrap();
+    }
+    store.close().await;
+    assert_eq!(h.store.list_audit(&filter).await.unwrap().len(), total + 50);
 }
 
 async fn audit_chain_of_a_session(h: &Harness) {

@@ -89,14 +89,19 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits; returns the exit output.
-    fn terminate(mut self) -> Output {
+    fn terminate(self) -> Output {
+        self.signal_term().wait_with_output().unwrap()
+    }
+
+    /// Sends SIGTERM; the caller waits for the child.
+    fn signal_term(mut self) -> Child {
         let child = self.child.take().unwrap();
         let status = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        child.wait_with_output().unwrap()
+        child
     }
 }
 
@@ -313,6 +318,93 @@ fn serve_first_start_signed_call_sigterm_and_restart() {
     assert!(!stdout.contains("created the first account"), "{stdout}");
     // The file is still the first account's.
     assert_eq!(read_first_account(&data)["AccessKeyId"], key_id.as_str());
+}
+
+/// Audit rows are written off the request path, in batches; the ones
+/// queued when SIGTERM arrives are still written before the process exits.
+#[test]
+fn audit_events_queued_before_sigterm_are_written() {
+    let dir = Dir::new("audit-flush");
+    let data = dir.0.join("data");
+    let port = free_port();
+    let server = Server::start(&data, port);
+    let first = read_first_account(&data);
+    let account = first["AccountId"].as_str().unwrap().to_owned();
+    let key_id = first["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret = first["AccessKeySecret"].as_str().unwrap().to_owned();
+    // The key's first use is recorded with a write on the request path:
+    // make it before the lock below.
+    let (status, body) = ram_call(port, &key_id, &secret, "GetAccountAlias", &[]);
+    assert_eq!(status, 200, "{body}");
+
+    // Another process holds SQLite's write lock, so the server's audit
+    // writer cannot write and every event stays queued (reads go on).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = data.join("rampart.db");
+    let mut blocker = runtime.block_on(async {
+        use sqlx::Connection as _;
+        let url = format!("sqlite://{}?mode=rw", db.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn
+    });
+
+    // Four clients at once, SIGTERM right after the last answer.
+    let per_thread = 100;
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (key_id, secret) = (key_id.clone(), secret.clone());
+            std::thread::spawn(move || {
+                (0..per_thread)
+                    .map(|_| {
+                        let (status, body) = ram_call(port, &key_id, &secret, "ListUsers", &[]);
+                        assert_eq!(status, 200, "{body}");
+                        body["RequestId"].as_str().unwrap().to_owned()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut answered: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let child = server.signal_term();
+    std::thread::sleep(Duration::from_millis(300));
+    runtime.block_on(async {
+        sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    });
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+
+    // The table, read after the process is gone.
+    let mut stored: Vec<String> = runtime.block_on(async {
+        let url = format!("sqlite://{}?mode=rw", data.join("rampart.db").display());
+        let ring = auth::KeyRing::new(vec![auth::SealingKey::new("t", [7; 32]).unwrap()]).unwrap();
+        let store = iam::Store::open(&url, ring).await.unwrap();
+        let rows = store
+            .list_audit(&iam::AuditFilter {
+                account_id: account.clone(),
+                action: Some("ram:ListUsers".into()),
+                limit: Some(1000),
+                ..iam::AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        store.close().await;
+        rows.into_iter().map(|r| r.request_id).collect()
+    });
+    answered.sort();
+    stored.sort();
+    assert_eq!(answered.len(), 4 * per_thread);
+    assert_eq!(stored.len(), answered.len(), "audit rows lost at shutdown");
+    assert!(stored == answered, "other rows than the answered requests");
 }
 
 #[test]

@@ -71,6 +71,58 @@ pub struct AppState {
     pub sts_keys: Option<KeyRing>,
     /// The clock sessions are issued and checked by.
     pub clock: Clock,
+    /// Compiled session policies by their text, so a session's requests
+    /// do not parse and compile the same policy each time.
+    pub session_rights: SessionRightsCache,
+}
+
+/// Session policies compiled once per text (what `sts::SessionRights::of`
+/// depends on), at most [`SessionRightsCache::CAPACITY`] of them (then the
+/// map starts over).
+#[derive(Debug, Default)]
+pub struct SessionRightsCache {
+    entries: Mutex<std::collections::HashMap<String, std::sync::Arc<sts::SessionRights>>>,
+}
+
+impl SessionRightsCache {
+    pub const CAPACITY: usize = 1_000;
+
+    /// The compiled narrowing of a verified session.
+    pub fn of(
+        &self,
+        claims: &sts::Claims,
+    ) -> Result<std::sync::Arc<sts::SessionRights>, sts::StsTokenError> {
+        let Some(text) = &claims.session_policy else {
+            return Ok(std::sync::Arc::new(sts::SessionRights::default()));
+        };
+        let lock = || {
+            self.entries
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(hit) = lock().get(text) {
+            return Ok(std::sync::Arc::clone(hit));
+        }
+        let rights = std::sync::Arc::new(sts::SessionRights::of(claims)?);
+        let mut entries = lock();
+        if entries.len() >= Self::CAPACITY {
+            entries.clear();
+        }
+        entries.insert(text.clone(), std::sync::Arc::clone(&rights));
+        Ok(rights)
+    }
+
+    /// Entries held (for tests).
+    pub fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl AppState {
@@ -92,6 +144,7 @@ impl AppState {
             config,
             sts_keys,
             clock: Clock::system(),
+            session_rights: SessionRightsCache::default(),
         }
     }
 

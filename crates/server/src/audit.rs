@@ -179,7 +179,7 @@ impl AuditEvent {
         let Some(account) = &self.account else {
             return;
         };
-        let mut record = iam::AuditEvent {
+        let record = iam::AuditEvent {
             request_id: self.request_id.clone(),
             time: iam::Timestamp::now(),
             account_id: account.clone(),
@@ -194,14 +194,17 @@ impl AuditEvent {
             session_id: self.session_id.clone(),
             issued_session_id: self.issued_session_id.clone(),
         };
-        if let Err(err) = store.record_audit(&record).await {
-            tracing::error!(request_id = %self.request_id, error = %err, "could not write the audit record");
-        }
+        // Queued for the store's audit writer (batched, off the request
+        // path; waits only when the writer is a full queue behind).
         if let Some(other) = self.resource_account.as_ref().filter(|a| *a != account) {
-            record.account_id.clone_from(other);
-            if let Err(err) = store.record_audit(&record).await {
+            let mut copy = record.clone();
+            copy.account_id.clone_from(other);
+            if let Err(err) = store.queue_audit(copy).await {
                 tracing::error!(request_id = %self.request_id, error = %err, "could not write the audit record");
             }
+        }
+        if let Err(err) = store.queue_audit(record).await {
+            tracing::error!(request_id = %self.request_id, error = %err, "could not write the audit record");
         }
     }
 }

@@ -295,7 +295,8 @@ pub async fn assume_role<S: StsStore>(
         context.set(keys::SOURCE_IDENTITY, source_identity);
     }
 
-    let trust_statement = check_trust(&role, &role_arn, caller, &context)?;
+    let parsed = store.parsed_trust_policy(&role);
+    let trust_statement = check_trust(&role, parsed.as_deref(), &role_arn, caller, &context)?;
     let identity = check_identity(store, caller, &role_arn, &context).await?;
 
     let chained = matches!(caller, Caller::Session(_));
@@ -388,19 +389,26 @@ pub async fn assume_role<S: StsStore>(
 
 fn check_trust(
     role: &RoleRecord,
+    parsed: Option<&policy::Policy>,
     role_arn: &str,
     caller: &Caller<'_>,
     context: &Context,
 ) -> Result<Option<usize>, AssumeRoleError> {
-    let trust =
-        policy::Policy::parse(&role.trust_policy, policy::PolicyKind::Trust).map_err(|e| {
-            AssumeRoleError::PolicyUnreadable {
-                what: format!("the trust policy of {role_arn}"),
-                problems: e.to_string(),
-            }
-        })?;
+    let fresh;
+    let trust = match parsed {
+        Some(trust) => trust,
+        None => {
+            fresh = policy::Policy::parse(&role.trust_policy, policy::PolicyKind::Trust).map_err(
+                |e| AssumeRoleError::PolicyUnreadable {
+                    what: format!("the trust policy of {role_arn}"),
+                    problems: e.to_string(),
+                },
+            )?;
+            &fresh
+        }
+    };
     let decision = policy::decide_trust(
-        &trust,
+        trust,
         &role.account,
         &caller.trust_caller(),
         ASSUME_ROLE_ACTION,

@@ -218,7 +218,28 @@ impl Store {
     /// status, and its decrypted secret (to verify the request signature
     /// with). `None` if no such key exists. Not scoped by account: the key
     /// id is what names the account.
+    ///
+    /// Cached under the store's generation like roles and users: any
+    /// committed write (here, or on another PostgreSQL node) makes the next
+    /// lookup read the database again, so a key deactivated or deleted is
+    /// refused on the very next request.
     pub async fn access_key(&self, access_key_id: &str) -> Result<Option<KeyRecord>> {
+        let generation = self.inner.changes.current();
+        if let Some(generation) = generation {
+            if let Some(hit) = self.inner.keys.get(access_key_id, generation) {
+                return Ok(hit);
+            }
+        }
+        let record = self.read_access_key(access_key_id).await?;
+        if let Some(generation) = generation {
+            self.inner
+                .keys
+                .put(access_key_id.to_string(), generation, record.clone());
+        }
+        Ok(record)
+    }
+
+    async fn read_access_key(&self, access_key_id: &str) -> Result<Option<KeyRecord>> {
         let row = sqlx::query(
             "SELECT k.account_id, k.user_id, k.status, k.secret_sealed,
                     u.name AS user_name

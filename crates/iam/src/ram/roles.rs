@@ -248,6 +248,19 @@ impl Store {
         Ok(role)
     }
 
+    /// A role's trust policy parsed, from a memo keyed by its text (a
+    /// parse depends on nothing else), so AssumeRole does not parse the
+    /// same document on every call. `None` when it does not parse (the
+    /// caller reports that with its own parse).
+    pub fn trust_policy(&self, text: &str) -> Option<std::sync::Arc<policy::Policy>> {
+        self.inner
+            .trust_policies
+            .get_or_try(text, |text| {
+                policy::Policy::parse(text, policy::PolicyKind::Trust).map(std::sync::Arc::new)
+            })
+            .ok()
+    }
+
     /// RevokeRoleSessions (a rampart extension): sessions of the role issued
     /// before `before` are invalid from now on. The stamp only moves
     /// forward: a later call with an earlier instant (a clock stepped back)

@@ -52,6 +52,62 @@ impl<V: Clone> GenerationCache<V> {
     }
 }
 
+/// Values computed from a text alone (a parsed policy from its document):
+/// never stale, so no generation; bounded like `GenerationCache`.
+#[derive(Debug)]
+pub(crate) struct TextMemo<V> {
+    entries: RwLock<HashMap<String, V>>,
+}
+
+impl<V> Default for TextMemo<V> {
+    fn default() -> Self {
+        TextMemo {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V: Clone> TextMemo<V> {
+    /// The value for `text`, computing and remembering it on a miss. Errors
+    /// are not remembered.
+    pub(crate) fn get_or_try<E>(
+        &self,
+        text: &str,
+        compute: impl FnOnce(&str) -> Result<V, E>,
+    ) -> Result<V, E> {
+        {
+            let entries = self
+                .entries
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(value) = entries.get(text) {
+                return Ok(value.clone());
+            }
+        }
+        let value = compute(text)?;
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= MEMO_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(text.to_owned(), value.clone());
+        Ok(value)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// Entries a `TextMemo` keeps before it starts over.
+const MEMO_CAPACITY: usize = 1_000;
+
 /// The key of an entry scoped by account.
 pub(crate) fn scoped(account: &str, name: &str) -> String {
     let mut key = String::with_capacity(account.len() + name.len() + 1);
@@ -64,6 +120,26 @@ pub(crate) fn scoped(account: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memo_computes_once_forgets_errors_and_stays_bounded() {
+        let memo = TextMemo::default();
+        let mut calls = 0;
+        let mut len = |t: &str| -> Result<usize, ()> {
+            calls += 1;
+            Ok(t.len())
+        };
+        assert_eq!(memo.get_or_try("abc", &mut len), Ok(3));
+        assert_eq!(memo.get_or_try("abc", &mut len), Ok(3));
+        assert_eq!(calls, 1);
+        assert_eq!(memo.get_or_try("bad", |_| Err::<usize, _>("no")), Err("no"));
+        assert_eq!(memo.get_or_try("bad", |t| Ok::<_, ()>(t.len())), Ok(3));
+        for i in 0..MEMO_CAPACITY + 5 {
+            memo.get_or_try(&i.to_string(), |t| Ok::<_, ()>(t.len()))
+                .unwrap();
+        }
+        assert!(memo.len() <= MEMO_CAPACITY);
+    }
 
     #[test]
     fn stale_generations_miss() {

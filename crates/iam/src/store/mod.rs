@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use self::cache::GenerationCache;
 use crate::authorize::Cache;
 use crate::error::{IamError, Missing, Problem, Result};
-use crate::model::{ListOptions, Listing, Role, Timestamp, User};
+use crate::model::{KeyRecord, ListOptions, Listing, Role, Timestamp, User};
 
 pub(crate) type Tx = sqlx::Transaction<'static, Any>;
 
@@ -101,8 +101,17 @@ pub(crate) struct Inner {
     pub(crate) roles: GenerationCache<Option<Role>>,
     /// Users by account and id, as `Store::user_by_id` read them.
     pub(crate) users: GenerationCache<Option<User>>,
+    /// Access keys by id, as `Store::access_key` read them (`None`: no
+    /// such key), secrets already opened. Every request signed with a
+    /// long-term key reads one.
+    pub(crate) keys: GenerationCache<Option<KeyRecord>>,
     /// access key id → epoch second of the last recorded use.
     pub(crate) key_use: Mutex<HashMap<String, i64>>,
+    /// Trust policies parsed for AssumeRole, by their text (see
+    /// `Store::trust_policy`).
+    pub(crate) trust_policies: cache::TextMemo<Arc<policy::Policy>>,
+    /// The audit writer's queue (`crate::audit`).
+    pub(crate) audit: crate::audit::AuditSender,
     listener: Option<JoinHandle<()>>,
 }
 
@@ -149,17 +158,30 @@ impl Store {
                 Dialect::Sqlite => 4,
                 Dialect::Postgres => 10,
             }))
-            .acquire_timeout(Duration::from_secs(30));
+            .acquire_timeout(Duration::from_secs(30))
+            // No ping before handing out a pooled connection: on SQLite it
+            // is a round trip to the connection's thread on every query,
+            // and a connection that did break fails its query instead
+            // (the error answers InternalError and the pool replaces it).
+            .test_before_acquire(false);
         if dialect == Dialect::Sqlite {
             pool_options = pool_options.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // Every pooled connection: wait for the writer instead of
                     // failing at once, enforce foreign keys, write ahead.
+                    // `synchronous = NORMAL` with WAL syncs the log only at
+                    // checkpoints, not at every commit: the database is never
+                    // corrupted, and a power loss (not a crash of rampart,
+                    // which loses nothing) can lose the commits made since
+                    // the last checkpoint. The checkpoint runs once the log
+                    // passes 1000 pages (about 4 MB; SQLite's default, made
+                    // explicit), from the commit that crosses it.
                     for pragma in [
                         "PRAGMA busy_timeout = 10000",
                         "PRAGMA foreign_keys = ON",
                         "PRAGMA journal_mode = WAL",
                         "PRAGMA synchronous = NORMAL",
+                        "PRAGMA wal_autocheckpoint = 1000",
                     ] {
                         sqlx::query(pragma).execute(&mut *conn).await?;
                     }
@@ -176,6 +198,7 @@ impl Store {
             Dialect::Postgres => Some(listen::spawn(url, Arc::clone(&changes)).await?),
             Dialect::Sqlite => None,
         };
+        let audit = crate::audit::spawn_writer(pool.clone(), dialect);
         let store = Store {
             inner: Arc::new(Inner {
                 pool,
@@ -186,7 +209,10 @@ impl Store {
                 cache: Cache::default(),
                 roles: GenerationCache::default(),
                 users: GenerationCache::default(),
+                keys: GenerationCache::default(),
                 key_use: Mutex::new(HashMap::new()),
+                trust_policies: cache::TextMemo::default(),
+                audit,
                 listener,
             }),
         };
@@ -194,8 +220,10 @@ impl Store {
         Ok(store)
     }
 
-    /// Closes the pool (waits for connections in use to come back).
+    /// Writes the audit events still queued, stops the audit writer, then
+    /// closes the pool (waits for connections in use to come back).
     pub async fn close(&self) {
+        self.close_audit().await;
         self.inner.pool.close().await;
     }
 

@@ -396,7 +396,10 @@ async fn process(
             sts::session_still_valid(&IamSts(store), &claims, now)
                 .await
                 .map_err(|e| ApiError::from_wire(&e))?;
-            let rights = sts::SessionRights::of(&claims).map_err(|e| ApiError::from_wire(&e))?;
+            let rights = state
+                .session_rights
+                .of(&claims)
+                .map_err(|e| ApiError::from_wire(&e))?;
             let principal = iam::Principal::Role {
                 account: claims.account.clone(),
                 role_id: claims.role_id.clone(),
@@ -426,7 +429,7 @@ async fn process(
         notes: &notes,
     };
     let checks = (route.authorize)(&call)?;
-    authorize(&call, rights.as_ref(), &checks, audit).await?;
+    authorize(&call, rights.as_deref(), &checks, audit).await?;
     let result = (route.handler)(&call).await;
     let notes = notes
         .into_inner()

@@ -120,4 +120,8 @@ impl StsStore for IamSts<'_> {
     async fn user_exists(&self, account: &str, user_id: &str) -> Result<bool, iam::IamError> {
         Ok(self.0.user_by_id(account, user_id).await?.is_some())
     }
+
+    fn parsed_trust_policy(&self, role: &RoleRecord) -> Option<std::sync::Arc<policy::Policy>> {
+        self.0.trust_policy(&role.trust_policy)
+    }
 }
