@@ -1,0 +1,41 @@
+//! The storage foundation of rampart's container registry.
+//!
+//! A registry stores blobs (image layers, configs, manifests) under the
+//! digest of their content. Clients trust a digest to name exactly one
+//! byte sequence, so the store has one rule above all others: **nothing
+//! half-written is ever visible**. A reader who can see a blob under a
+//! digest sees all of it, and its bytes hash to that digest.
+//!
+//! The local engine ([`storage::LocalStore`]) keeps that rule with the
+//! classic write-verify-rename sequence:
+//!
+//! 1. bytes go to a fresh temporary file on the same filesystem as the
+//!    blob folder, hashed while they are written;
+//! 2. the file is fsynced, then its digest is compared with the one the
+//!    client promised — a mismatch deletes the file and fails the write;
+//! 3. the file is renamed to its content address (an atomic step on POSIX
+//!    filesystems) and the directory is fsynced so the name survives a
+//!    power cut.
+//!
+//! A crash before step 3 leaves only a temporary file, which no lookup
+//! ever reads and which the next [`storage::LocalStore::open`] sweeps
+//! away. Because the name is the hash of the content, two writers of the
+//! same blob race harmlessly: whichever rename lands last replaces a file
+//! with an identical one.
+//!
+//! Chunked uploads (the OCI `POST`/`PATCH`/`PUT` sequence) live on disk as
+//! sessions under `uploads/<id>/`, so a restart does not lose them; they
+//! become blobs through the same verify-then-rename step. Digests and
+//! upload ids are parsed into types that only admit lower-case hex before
+//! any path is built from them, so neither can escape the store's root.
+//!
+//! This crate has no HTTP yet; the wire layer will map
+//! [`storage::StorageError`] and [`digest::DigestError`] onto the OCI
+//! error codes (`DIGEST_INVALID`, `BLOB_UNKNOWN`, `BLOB_UPLOAD_UNKNOWN`,
+//! 416 for out-of-order chunks and unsatisfiable ranges).
+
+pub mod digest;
+pub mod storage;
+
+pub use digest::{Algorithm, Digest, DigestError, Hasher};
+pub use storage::{BlobRead, BlobStore, LocalStore, LocalStoreOptions, StorageError, UploadId};
