@@ -77,6 +77,9 @@ pub struct AuditFilter {
     pub until: Option<Timestamp>,
     /// 1–1000; 100 when absent.
     pub limit: Option<i64>,
+    /// Matching events to skip first (newest first), to page past `limit`;
+    /// none when absent.
+    pub offset: Option<i64>,
 }
 
 enum Bind {
@@ -318,6 +321,13 @@ impl Store {
             " ORDER BY occurred_at DESC, event_id DESC LIMIT ${}",
             binds.len()
         ));
+        if let Some(offset) = filter.offset {
+            if offset < 0 {
+                return Err(IamError::invalid("Offset", Problem::Value));
+            }
+            binds.push(Bind::Int(offset));
+            sql.push_str(&format!(" OFFSET ${}", binds.len()));
+        }
         // Only fixed clauses and placeholder numbers are ever formatted into
         // the text; every value is bound.
         let mut query: Query<'_, Any, AnyArguments> = sqlx::query(AssertSqlSafe(sql));

@@ -694,3 +694,108 @@ fn credentials_uris_and_sessions_that_outlive_a_restart() {
     assert!(body.contains("EntityNotExist.CredentialsUri"));
     assert!(server.terminate().status.success());
 }
+
+#[test]
+fn audit_list_reads_allowed_and_denied_calls_after_sigterm() {
+    let dir = Dir::new("audit-list");
+    let data = dir.0.join("data");
+    let port = free_port();
+    let server = Server::start(&data, port);
+    let first = read_first_account(&data);
+    let account = first["AccountId"].as_str().unwrap().to_owned();
+    let key_id = first["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret = first["AccessKeySecret"].as_str().unwrap().to_owned();
+
+    // Allowed: the root key. Denied: a new user's key with no policy.
+    let (status, body) = ram_call(port, &key_id, &secret, "CreateUser", &[("UserName", "bob")]);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = ram_call(
+        port,
+        &key_id,
+        &secret,
+        "CreateAccessKey",
+        &[("UserName", "bob")],
+    );
+    assert_eq!(status, 200, "{body}");
+    let bob_id = body["AccessKey"]["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob_secret = body["AccessKey"]["AccessKeySecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, allowed) = ram_call(port, &key_id, &secret, "ListUsers", &[]);
+    assert_eq!(status, 200, "{allowed}");
+    let (status, denied) = ram_call(port, &bob_id, &bob_secret, "ListUsers", &[]);
+    assert_eq!(status, 403, "{denied}");
+    let output = server.terminate();
+    assert!(output.status.success(), "{:?}", output.status);
+
+    let audit = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["audit", "list", "--data-dir"])
+            .arg(&data)
+            .args(["--account", &account])
+            .args(extra)
+            .env_remove("RAMPART_DATA_DIR")
+            .env_remove("RAMPART_STORE")
+            .env_remove("RAMPART_MASTER_KEY")
+            .output()
+            .unwrap()
+    };
+    let out = audit(&["--action", "ram:ListUsers", "--output", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    // Both calls, found by request id: the store orders by second, and
+    // the two may share one.
+    let find = |answer: &Value| {
+        events
+            .iter()
+            .find(|e| e["request_id"] == answer["RequestId"])
+            .unwrap_or_else(|| panic!("no event for {answer}: {events:?}"))
+    };
+    let (newest, oldest) = (find(&denied), find(&allowed));
+    assert_eq!(newest["request_id"], denied["RequestId"]);
+    assert_eq!(newest["decision"], "ImplicitDeny");
+    assert!(
+        newest["principal_arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":user/bob"),
+        "{newest}"
+    );
+    assert!(newest["error_code"].is_string(), "{newest}");
+    assert_eq!(oldest["request_id"], allowed["RequestId"]);
+    assert_eq!(oldest["decision"], "Allow");
+    assert_eq!(oldest["action"], "ram:ListUsers");
+    assert!(oldest["error_code"].is_null(), "{oldest}");
+    assert_eq!(oldest["account_id"], account.as_str());
+
+    // The whole log, in text; --limit caps it.
+    let out = audit(&[]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= 4);
+    let out = audit(&["--limit", "1"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+
+    // Bad input exits 2.
+    for bad in [&["--limit", "0"][..], &["--limit", "10001"][..]] {
+        let out = audit(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["audit", "list", "--data-dir"])
+        .arg(&data)
+        .args(["--account", "acme"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an account id"));
+}

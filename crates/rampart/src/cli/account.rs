@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::serve::{describe_store_error, open_store};
 use super::settings::{Flags, MasterKeySource, Settings};
-use super::{AccountCreateArgs, Output};
+use super::{AccountCreateArgs, Output, StoreArgs};
 
 /// Exit status for a command line that cannot be carried out.
 const USAGE: u8 = 2;
@@ -47,6 +47,52 @@ pub(super) fn admin_master_key(settings: &Settings, store_given: bool) -> Result
         settings.ensure_data_dir()?;
     }
     settings.master_key()
+}
+
+/// Runs `work` on the store the arguments name, as `account create`
+/// opens it; `command` (e.g. `audit list`) prefixes the messages. Bad
+/// settings exit 2, a failure of the store or of `work` exits 1.
+pub(super) fn with_store<T>(
+    command: &str,
+    args: &StoreArgs,
+    work: impl AsyncFnOnce(&iam::Store) -> Result<T, iam::IamError>,
+) -> Result<(Settings, T), ExitCode> {
+    super::serve::init_logging_quiet();
+    let flags = Flags {
+        data_dir: args.data_dir.clone(),
+        store: args.store.clone(),
+        config: args.config.clone(),
+        ..Flags::default()
+    };
+    let settings = Settings::from_process(&flags).map_err(|e| {
+        eprintln!("rampart {command}: {e}");
+        ExitCode::from(USAGE)
+    })?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("rampart {command}: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        })?;
+    let store_given = settings.store_is_elsewhere();
+    let outcome = runtime.block_on(async {
+        let key = admin_master_key(&settings, store_given)?;
+        let store = open_store(&settings, key).await?;
+        let result = work(&store).await;
+        store.close().await;
+        result.map_err(|e| match e {
+            iam::IamError::Internal { .. } => describe_store_error(&settings.store, &e),
+            refused => format!("{} ({})", refused.message(), refused.code()),
+        })
+    });
+    match outcome {
+        Ok(value) => Ok((settings, value)),
+        Err(e) => {
+            eprintln!("rampart {command}: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
 }
 
 async fn create(

@@ -12,16 +12,12 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::account::admin_master_key;
-use super::serve::{describe_store_error, open_store};
-use super::settings::{Flags, Settings};
+use super::account::with_store;
+use super::settings::Settings;
 use super::{
     CredentialsUriCommand, CredentialsUriCreateArgs, CredentialsUriDeleteArgs,
-    CredentialsUriListArgs, Output, StoreArgs,
+    CredentialsUriListArgs, Output,
 };
-
-/// Exit status for a command line that cannot be carried out.
-const USAGE: u8 = 2;
 
 /// The path of every credentials URI, before the binding id.
 const PATH_PREFIX: &str = "/rampart/credentials/";
@@ -74,50 +70,6 @@ fn endpoint(given: Option<&str>, settings: &Settings) -> String {
     format!("http://{host}")
 }
 
-/// Runs `work` on the store the arguments name.
-fn with_store<T>(
-    verb: &str,
-    args: &StoreArgs,
-    work: impl AsyncFnOnce(&iam::Store) -> Result<T, iam::IamError>,
-) -> Result<(Settings, T), ExitCode> {
-    super::serve::init_logging_quiet();
-    let flags = Flags {
-        data_dir: args.data_dir.clone(),
-        store: args.store.clone(),
-        config: args.config.clone(),
-        ..Flags::default()
-    };
-    let settings = Settings::from_process(&flags).map_err(|e| {
-        eprintln!("rampart credentials-uri {verb}: {e}");
-        ExitCode::from(USAGE)
-    })?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("rampart credentials-uri {verb}: cannot start the runtime: {e}");
-            ExitCode::FAILURE
-        })?;
-    let store_given = settings.store_is_elsewhere();
-    let outcome = runtime.block_on(async {
-        let key = admin_master_key(&settings, store_given)?;
-        let store = open_store(&settings, key).await?;
-        let result = work(&store).await;
-        store.close().await;
-        result.map_err(|e| match e {
-            iam::IamError::Internal { .. } => describe_store_error(&settings.store, &e),
-            refused => format!("{} ({})", refused.message(), refused.code()),
-        })
-    });
-    match outcome {
-        Ok(value) => Ok((settings, value)),
-        Err(e) => {
-            eprintln!("rampart credentials-uri {verb}: {e}");
-            Err(ExitCode::FAILURE)
-        }
-    }
-}
-
 fn print_json(verb: &str, value: &impl Serialize) -> ExitCode {
     match serde_json::to_string(value) {
         Ok(text) => {
@@ -138,7 +90,7 @@ fn create(args: &CredentialsUriCreateArgs) -> ExitCode {
         duration_seconds: args.duration_seconds,
     };
     let account = args.account.clone();
-    let (settings, made) = match with_store("create", &args.store, async |store| {
+    let (settings, made) = match with_store("credentials-uri create", &args.store, async |store| {
         store.create_credentials_uri(&account, &input).await
     }) {
         Ok(done) => done,
@@ -172,7 +124,7 @@ fn create(args: &CredentialsUriCreateArgs) -> ExitCode {
 
 fn list(args: &CredentialsUriListArgs) -> ExitCode {
     let account = args.account.clone();
-    let bindings = match with_store("list", &args.store, async |store| {
+    let bindings = match with_store("credentials-uri list", &args.store, async |store| {
         store.list_credentials_uris(&account).await
     }) {
         Ok((_, bindings)) => bindings,
@@ -198,7 +150,7 @@ fn list(args: &CredentialsUriListArgs) -> ExitCode {
 fn delete(args: &CredentialsUriDeleteArgs) -> ExitCode {
     let account = args.account.clone();
     let binding = args.binding.clone();
-    match with_store("delete", &args.store, async |store| {
+    match with_store("credentials-uri delete", &args.store, async |store| {
         store.delete_credentials_uri(&account, &binding).await
     }) {
         Ok(_) => ExitCode::SUCCESS,

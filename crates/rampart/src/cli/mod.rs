@@ -2,6 +2,7 @@
 //! only declares the grammar and dispatches.
 
 mod account;
+mod audit;
 mod credentials_uri;
 mod policy;
 mod serve;
@@ -40,6 +41,10 @@ enum Command {
     /// running server).
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Read the audit log straight from the store (with or without a
+    /// running server).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Credentials URIs: secret URLs that hand out temporary credentials of
     /// one role, for ALIBABA_CLOUD_CREDENTIALS_URI.
     #[command(subcommand, name = "credentials-uri")]
@@ -61,6 +66,34 @@ pub struct StoreArgs {
     /// A TOML config file [default: DATA_DIR/rampart.toml when present]
     #[arg(long, value_name = "FILE")]
     config: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// An account's audit events, newest first: one line each, or a JSON
+    /// array with --output json.
+    List(AuditListArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditListArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The account whose events to list (16 digits).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    account: String,
+    /// Only this action, e.g. `ram:CreateUser`.
+    #[arg(long, value_name = "ACTION")]
+    action: Option<String>,
+    /// Only calls made by this principal ARN (for temporary credentials,
+    /// the assumed-role session's ARN).
+    #[arg(long, value_name = "ARN")]
+    principal: Option<String>,
+    /// The most events to print, 1-10000.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    limit: i64,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,6 +279,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Policy(PolicyCommand::Simulate(args)) => policy::simulate(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Account(AccountCommand::Create(args)) => account::run(&args),
+        Command::Audit(AuditCommand::List(args)) => audit::list(&args),
         Command::CredentialsUri(command) => credentials_uri::run(&command),
     }
 }
