@@ -10,7 +10,8 @@ use super::{user_id_by_name, ID_ATTEMPTS};
 use crate::error::{is_unique_violation, Conflict, Existing, IamError, Limit, Missing, Result};
 use crate::model::{Group, GroupMember, GroupMembership, ListOptions, Listing, Timestamp};
 use crate::store::{
-    count, decode_marker, finish_page, given, limit_i64, next_seq, page_size, ts, Store,
+    count, decode_marker, finish_page, given, limit_i64, next_seq, page_size, refuse_if_referenced,
+    ts, Store,
 };
 use crate::{ids, validate};
 
@@ -195,11 +196,7 @@ impl Store {
                 Conflict::GroupPolicy,
             ),
         ];
-        for (sql, conflict) in checks {
-            if count(&mut tx, sql, &[account, &group_id]).await? > 0 {
-                return Err(IamError::conflict(conflict, name));
-            }
-        }
+        refuse_if_referenced(&mut tx, &checks, account, &group_id, name).await?;
         sqlx::query("DELETE FROM ram_groups WHERE account_id = $1 AND group_id = $2")
             .bind(account)
             .bind(&group_id)

@@ -10,7 +10,8 @@ use crate::error::{is_unique_violation, Conflict, Existing, IamError, Limit, Mis
 use crate::model::{CreateUser, ListOptions, Listing, Timestamp, UpdateUser, User};
 use crate::store::cache::scoped;
 use crate::store::{
-    count, decode_marker, finish_page, given, limit_i64, opt_ts, page_size, ts, Store,
+    count, decode_marker, finish_page, given, limit_i64, opt_ts, page_size, refuse_if_referenced,
+    ts, Store,
 };
 use crate::{ids, validate};
 
@@ -267,11 +268,7 @@ impl Store {
                 Conflict::UserPolicy,
             ),
         ];
-        for (sql, conflict) in checks {
-            if count(&mut tx, sql, &[account, &user_id]).await? > 0 {
-                return Err(IamError::conflict(conflict, name));
-            }
-        }
+        refuse_if_referenced(&mut tx, &checks, account, &user_id, name).await?;
         sqlx::query("DELETE FROM users WHERE account_id = $1 AND user_id = $2")
             .bind(account)
             .bind(&user_id)

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use self::cache::GenerationCache;
 use crate::authorize::Cache;
-use crate::error::{IamError, Missing, Problem, Result};
+use crate::error::{Conflict, IamError, Missing, Problem, Result};
 use crate::model::{KeyRecord, ListOptions, Listing, Role, Timestamp, User};
 
 pub(crate) type Tx = sqlx::Transaction<'static, Any>;
@@ -447,6 +447,23 @@ pub(crate) async fn count(
     }
     let row = query.fetch_one(conn).await?;
     Ok(row.try_get::<i64, _>(0)?)
+}
+
+/// Refuses a deletion while anything still refers to the entity: each
+/// check is a `COUNT(*)` over `(account, id)` and the conflict it reports.
+pub(crate) async fn refuse_if_referenced(
+    conn: &mut AnyConnection,
+    checks: &[(&'static str, Conflict)],
+    account: &str,
+    id: &str,
+    name: &str,
+) -> Result<()> {
+    for &(sql, conflict) in checks {
+        if count(&mut *conn, sql, &[account, id]).await? > 0 {
+            return Err(IamError::conflict(conflict, name));
+        }
+    }
+    Ok(())
 }
 
 /// The next value of a per-account ordering column (`seq`). Race-free
