@@ -35,6 +35,8 @@
 //! 416 for out-of-order chunks and unsatisfiable ranges).
 
 pub mod digest;
+pub mod gate;
+pub mod meta;
 pub mod storage;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};

@@ -227,6 +227,17 @@ impl Store {
         self.inner.pool.close().await;
     }
 
+    /// The connection pool, for the registry's metadata tables, which live
+    /// in the same database (their own migrations, see the registry crate).
+    pub fn pool(&self) -> sqlx::AnyPool {
+        self.inner.pool.clone()
+    }
+
+    /// Whether the database is PostgreSQL (else SQLite).
+    pub fn is_postgres(&self) -> bool {
+        self.inner.dialect == Dialect::Postgres
+    }
+
     pub fn limits(&self) -> Limits {
         self.inner.limits
     }
