@@ -38,6 +38,7 @@ pub mod digest;
 pub mod gate;
 pub mod meta;
 pub mod storage;
+pub mod token;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};
 pub use storage::{BlobRead, BlobStore, LocalStore, LocalStoreOptions, StorageError, UploadId};

@@ -168,6 +168,19 @@ impl Claims {
             .saturating_sub(self.issued_at.unix_seconds())
     }
 
+    /// The claims as the bytes a token seals, for other sealed formats that
+    /// carry a session (the registry's login and bearer tokens). `None` only
+    /// when a stored session policy is not JSON (never, for claims this
+    /// crate made).
+    pub fn to_bytes(&self) -> Option<Vec<u8>> {
+        self.encode().ok()
+    }
+
+    /// Reads [`Claims::to_bytes`] back; `None` for anything else.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Claims> {
+        Claims::decode(bytes).ok()
+    }
+
     pub(crate) fn encode(&self) -> Result<Vec<u8>, ClaimsError> {
         let policy = match &self.session_policy {
             Some(text) => Some(RawValue::from_string(text.clone()).map_err(|_| ClaimsError)?),
