@@ -74,6 +74,9 @@ pub struct AppState {
     /// Compiled session policies by their text, so a session's requests
     /// do not parse and compile the same policy each time.
     pub session_rights: SessionRightsCache,
+    /// The registry's tables and settings (`None`: Container Registry
+    /// actions answer that no registry is configured).
+    pub registry: Option<crate::registry::RegistryPlane>,
 }
 
 /// Session policies compiled once per text (what `sts::SessionRights::of`
@@ -134,6 +137,7 @@ impl AppState {
         let mut router = Router::new();
         crate::ram::register(&mut router);
         crate::sts::register(&mut router);
+        crate::cr::register(&mut router);
         let sts_keys = SealingKey::generate("process")
             .and_then(|key| KeyRing::new(vec![key]))
             .ok();
@@ -145,7 +149,15 @@ impl AppState {
             sts_keys,
             clock: Clock::system(),
             session_rights: SessionRightsCache::default(),
+            registry: None,
         }
+    }
+
+    /// Serves the registry's control plane (Container Registry actions)
+    /// and lets the registry listener share this state.
+    pub fn with_registry(mut self, plane: crate::registry::RegistryPlane) -> Self {
+        self.registry = Some(plane);
+        self
     }
 
     /// The STS key ring: the first key seals new tokens, every key opens.

@@ -53,8 +53,11 @@
 pub mod api_server;
 pub mod audit;
 pub mod clock;
+pub mod cr;
+pub mod decide;
 pub mod error;
 pub mod ram;
+pub mod registry;
 pub mod reply;
 pub mod request_id;
 pub mod rpc;

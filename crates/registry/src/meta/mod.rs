@@ -4,6 +4,12 @@
 //! links, upload sessions). The tables are in [`schema`]; they share the
 //! RAM store's database and pool (`iam::Store::pool`).
 
+pub mod control;
+pub mod instances;
+pub mod logins;
+pub mod namespaces;
+pub mod repo_tags;
+pub mod repositories;
 mod schema;
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -81,6 +81,10 @@ pub struct Call<'a> {
     pub sts_keys: Option<&'a KeyRing>,
     /// What a handler adds to the call's audit event.
     pub notes: &'a Mutex<Notes>,
+    /// The registry's tables, when a registry is configured.
+    pub registry: Option<&'a crate::registry::RegistryPlane>,
+    /// The TCP peer.
+    pub peer: SocketAddr,
 }
 
 impl Call<'_> {
@@ -194,44 +198,6 @@ fn action_and_version<'a>(
     }
 }
 
-/// The condition keys rampart fills in for every decision.
-fn context(
-    peer: SocketAddr,
-    principal: &iam::Principal,
-    access_key_id: &str,
-    now_millis: i64,
-) -> policy::Context {
-    let ip = match peer.ip() {
-        std::net::IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
-        v4 => v4,
-    };
-    let mut context = policy::Context::new();
-    context
-        .set(
-            policy::keys::CURRENT_TIME,
-            policy::condition::format_date(now_millis),
-        )
-        .set(policy::keys::SOURCE_IP, ip.to_string())
-        .set(policy::keys::SECURE_TRANSPORT, "false")
-        .set(policy::keys::ACCESS_ID, access_key_id)
-        .set(policy::keys::PRINCIPAL_ARN, principal.arn())
-        .set(policy::keys::PRINCIPAL_ACCOUNT, principal.account());
-    context
-}
-
-/// The audit's name for a session-policy statement.
-fn session_statement(decision: &policy::Decision) -> Option<String> {
-    decision.deciding.filter(|r| r.layer == 1).map(|r| {
-        format!(
-            "{}:Statement[{}]",
-            sts::session::SESSION_POLICY_NAME,
-            r.statement
-        )
-    })
-}
-
 /// Decides one check at the decision point, narrowed by the session policy
 /// when the caller is a session.
 async fn decide(
@@ -239,35 +205,15 @@ async fn decide(
     rights: Option<&sts::SessionRights>,
     check: &Check,
 ) -> Result<Verdict, ApiError> {
-    let resources = [check.resource.as_str()];
-    let answer = call
-        .store
-        .authorize(call.principal, &check.action, &resources, call.context)
-        .await?;
-    let verdict = Verdict::from(&answer);
-    let Some(rights) = rights else {
-        return Ok(verdict);
-    };
-    let request = policy::Request {
-        action: &check.action,
-        resources: &resources,
-        context: call.context,
-    };
-    let narrowed = rights.narrow(answer.decision, &request);
-    Ok(if narrowed.deciding.is_some_and(|r| r.layer == 1) {
-        Verdict {
-            outcome: narrowed.outcome,
-            deciding: session_statement(&narrowed),
-        }
-    } else if narrowed.outcome == verdict.outcome {
-        verdict
-    } else {
-        // The role allowed and the session policy has no Allow for it.
-        Verdict {
-            outcome: narrowed.outcome,
-            deciding: Some(format!("{}:NoAllow", sts::session::SESSION_POLICY_NAME)),
-        }
-    })
+    crate::decide::decide(
+        call.store,
+        call.principal,
+        rights,
+        &check.action,
+        &[check.resource.as_str()],
+        call.context,
+    )
+    .await
 }
 
 /// Asks every check; the first that is not allowed ends the call with
@@ -413,7 +359,12 @@ async fn process(
         audit.principal_arn = Some(principal.arn());
     }
 
-    let context = context(peer, &principal, &access_key_id, state.clock.now_millis());
+    let context = crate::decide::context(
+        peer,
+        Some(&principal),
+        Some(&access_key_id),
+        state.clock.now_millis(),
+    );
     let notes = Mutex::new(Notes::default());
     let call = Call {
         store,
@@ -427,6 +378,8 @@ async fn process(
         now,
         sts_keys,
         notes: &notes,
+        registry: state.registry.as_ref(),
+        peer,
     };
     let checks = (route.authorize)(&call)?;
     authorize(&call, rights.as_deref(), &checks, audit).await?;
