@@ -2,7 +2,11 @@
 # Installs what the end-to-end tests need, from the package registries:
 #   e2e/.venv               Python venv with the pinned SDKs of requirements.txt
 #   e2e/node/node_modules   the pinned npm packages of node/package-lock.json
-# Idempotent: a second run only compares two checksums and returns.
+#   Debian packages         the real registry clients and peers (skopeo, podman,
+#                           docker-registry = CNCF Distribution, nginx, wrk),
+#                           with apt-get, as root or through sudo, when missing
+# Idempotent: a second run only compares two checksums, looks for five
+# commands, and returns.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -55,6 +59,37 @@ else
   make_venv
   .venv/bin/python -m pip install --disable-pip-version-check --no-input -q -r requirements.txt
   echo "$py_want" > "$py_stamp"
+fi
+
+# --- Debian packages: registry clients and the reference registry -------------
+# Used by tests/test_20_clients_vs_distribution.py and the registry tests
+# (REGISTRY-CLIENTS.md). The docker CLI is not installed here (Debian's
+# docker.io brings an engine); the machine provides the client, and the docker
+# tests skip without it. A failed install does not stop the RAM tests: the
+# registry-client tests then skip, saying what is missing.
+deb_missing=()
+for pair in skopeo:skopeo podman:podman docker-registry:docker-registry nginx:nginx wrk:wrk; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] && [ ! -x "/usr/bin/$cmd" ]; then
+    deb_missing+=("$pkg")
+  fi
+done
+if [ ${#deb_missing[@]} -eq 0 ]; then
+  echo "e2e/setup.sh: registry clients present (skopeo, podman, docker-registry, nginx, wrk)"
+elif ! command -v apt-get >/dev/null 2>&1 || { [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; }; then
+  echo "e2e/setup.sh: WARNING: ${deb_missing[*]} missing and apt-get (as root) unavailable;" \
+       "the registry-client tests will skip" >&2
+else
+  echo "e2e/setup.sh: installing ${deb_missing[*]} with apt-get"
+  apt_install() {
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      -o Dpkg::Use-Pty=0 "$@" >/dev/null 2>&1
+  }
+  if ! apt_install "${deb_missing[@]}"; then
+    as_root apt-get update -qq >/dev/null 2>&1 || true
+    apt_install "${deb_missing[@]}" || echo "e2e/setup.sh: WARNING: apt-get install" \
+      "${deb_missing[*]} failed; the registry-client tests will skip" >&2
+  fi
 fi
 
 # --- Node.js ------------------------------------------------------------------

@@ -139,3 +139,15 @@ def ram_user(clients, clients_for, unique):
         return name, Credentials(key["AccessKeyId"], key["AccessKeySecret"])
 
     return make
+
+
+@pytest.fixture
+def registry_clients(server, tmp_path):
+    """A rampart_e2e.clients.ClientEnv (skopeo, podman, docker CLI in a
+    sandbox of their own) pointed at this server's registry listener,
+    127.0.0.1:<server.registry_port> over plain http (e2e/REGISTRY-CLIENTS.md)."""
+    from rampart_e2e.clients import ClientEnv
+
+    env = ClientEnv(tmp_path / "registry-clients", "127.0.0.1:%d" % server.registry_port)
+    yield env
+    env.close()
