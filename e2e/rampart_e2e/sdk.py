@@ -59,6 +59,8 @@ PRODUCTS = {
             "classic": "aliyunsdkram.request.v20150501"},
     "sts": {"version": config.STS_VERSION, "tea": "alibabacloud_sts20150401",
             "classic": "aliyunsdksts.request.v20150401"},
+    # Container Registry (ACR EE OpenAPI): the Tea client only.
+    "cr": {"version": "2018-12-01", "tea": "alibabacloud_cr20181201", "classic": None},
 }
 
 

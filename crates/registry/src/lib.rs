@@ -1,4 +1,5 @@
-//! The storage foundation of rampart's container registry.
+//! rampart's container registry: storage, metadata and the OCI
+//! Distribution data plane.
 //!
 //! A registry stores blobs (image layers, configs, manifests) under the
 //! digest of their content. Clients trust a digest to name exactly one
@@ -29,14 +30,32 @@
 //! upload ids are parsed into types that only admit lower-case hex before
 //! any path is built from them, so neither can escape the store's root.
 //!
-//! This crate has no HTTP yet; the wire layer will map
-//! [`storage::StorageError`] and [`digest::DigestError`] onto the OCI
-//! error codes (`DIGEST_INVALID`, `BLOB_UNKNOWN`, `BLOB_UPLOAD_UNKNOWN`,
-//! 416 for out-of-order chunks and unsatisfiable ranges).
+//! On top of the store, [`oci`] serves the Distribution API (spec v1.1):
+//! [`oci::router`] over an [`oci::Registry`] (gate, blob store, metadata
+//! handle, limits). Every request is first checked against the grammars of
+//! [`name`], then put to the [`gate::Gate`] — the identity plane — and only
+//! then touches [`meta`] (the SQL, shared with the RAM store) and the
+//! blobs. Errors reach the wire in one place, `oci::error`, as the OCI
+//! error body. `crates/registry/README.md` lists every endpoint, the
+//! access each asks, and the error mapping.
+//!
+//! | module | what it is |
+//! |---|---|
+//! | [`digest`] | `sha256:`/`sha512:` digests and a streaming hasher |
+//! | [`name`] | repository names, tags, references |
+//! | [`manifest`] | a pushed manifest: its kind, the blobs and manifests it names, subject, artifact type |
+//! | [`storage`] | the `BlobStore` interface and the local engine |
+//! | [`meta`] | the registry tables; [`meta::content`] is the data plane's SQL |
+//! | [`gate`] | the contract between the data plane and the identity plane |
+//! | [`oci`] | the HTTP data plane: state, router, handlers, error mapping |
 
 pub mod digest;
 pub mod gate;
+pub mod gc;
+pub mod manifest;
 pub mod meta;
+pub mod name;
+pub mod oci;
 pub mod storage;
 pub mod token;
 

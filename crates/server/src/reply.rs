@@ -24,7 +24,9 @@ impl Reply {
     /// and `"IsSuccess": true`, as every CR action answers.
     pub fn cr(value: Value) -> Self {
         let mut reply = Self::from_value(value);
-        reply.0.insert("Code".into(), Value::String("success".into()));
+        reply
+            .0
+            .insert("Code".into(), Value::String("success".into()));
         reply.0.insert("IsSuccess".into(), Value::Bool(true));
         reply.1 = true;
         reply

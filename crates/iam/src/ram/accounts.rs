@@ -95,10 +95,11 @@ impl Store {
     /// The account an id or an alias names (`None`: no such account). Logins
     /// that name an account (the registry's `USER@ACCOUNT`) accept either.
     pub async fn resolve_account(&self, id_or_alias: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT account_id FROM accounts WHERE account_id = $1 OR alias = $1")
-            .bind(id_or_alias)
-            .fetch_optional(&self.inner.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT account_id FROM accounts WHERE account_id = $1 OR alias = $1")
+                .bind(id_or_alias)
+                .fetch_optional(&self.inner.pool)
+                .await?;
         Ok(row.map(|r| r.try_get("account_id")).transpose()?)
     }
 

@@ -57,6 +57,21 @@ pub(super) fn with_store<T>(
     args: &StoreArgs,
     work: impl AsyncFnOnce(&iam::Store) -> Result<T, iam::IamError>,
 ) -> Result<(Settings, T), ExitCode> {
+    with_store_and_settings(command, args, async |store, settings| {
+        work(store).await.map_err(|e| match e {
+            iam::IamError::Internal { .. } => describe_store_error(&settings.store, &e),
+            refused => format!("{} ({})", refused.message(), refused.code()),
+        })
+    })
+}
+
+/// [`with_store`] for work that also reads the settings (the data folder)
+/// and words its own failures.
+pub(super) fn with_store_and_settings<T>(
+    command: &str,
+    args: &StoreArgs,
+    work: impl AsyncFnOnce(&iam::Store, &Settings) -> Result<T, String>,
+) -> Result<(Settings, T), ExitCode> {
     super::serve::init_logging_quiet();
     let flags = Flags {
         data_dir: args.data_dir.clone(),
@@ -79,12 +94,9 @@ pub(super) fn with_store<T>(
     let outcome = runtime.block_on(async {
         let key = admin_master_key(&settings, store_given)?;
         let store = open_store(&settings, key).await?;
-        let result = work(&store).await;
+        let result = work(&store, &settings).await;
         store.close().await;
-        result.map_err(|e| match e {
-            iam::IamError::Internal { .. } => describe_store_error(&settings.store, &e),
-            refused => format!("{} ({})", refused.message(), refused.code()),
-        })
+        result
     });
     match outcome {
         Ok(value) => Ok((settings, value)),

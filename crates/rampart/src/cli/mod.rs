@@ -5,6 +5,7 @@ mod account;
 mod audit;
 mod credentials_uri;
 mod policy;
+mod registry;
 mod serve;
 mod settings;
 
@@ -49,6 +50,66 @@ enum Command {
     /// one role, for ALIBABA_CLOUD_CREDENTIALS_URI.
     #[command(subcommand, name = "credentials-uri")]
     CredentialsUri(CredentialsUriCommand),
+    /// Administer the container registry in the store: instances, garbage
+    /// collection.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Registry instances.
+    #[command(subcommand)]
+    Instance(RegistryInstanceCommand),
+    /// Remove blobs that no manifest refers to (safe while serving: blobs
+    /// linked or uploaded within the grace period are kept).
+    Gc(RegistryGcArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryInstanceCommand {
+    /// Create a registry instance for an account; prints its id and host
+    /// names.
+    Create(RegistryInstanceCreateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegistryInstanceCreateArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The account that owns the instance.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    account: String,
+    /// The instance name (3-30 lower-case letters, digits, '-'); its
+    /// default host name is NAME-registry.REGION.SUFFIX.
+    #[arg(long, value_name = "NAME")]
+    name: String,
+    /// The region, such as cn-hangzhou.
+    #[arg(long, value_name = "REGION")]
+    region: String,
+    /// A custom domain the instance also answers to; repeat for several.
+    #[arg(long = "domain", value_name = "HOST")]
+    domains: Vec<String>,
+    /// The suffix of default host names [default: cr.rampart.internal]
+    #[arg(long, value_name = "SUFFIX")]
+    domain_suffix: Option<String>,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegistryGcArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Keep blobs linked or uploaded within this many seconds (pushes in
+    /// progress upload blobs before the manifest that names them).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    grace_seconds: u64,
+    /// Report what would be removed, remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
 }
 
 /// Where an admin verb finds the store (as `account create` does).
@@ -281,5 +342,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Account(AccountCommand::Create(args)) => account::run(&args),
         Command::Audit(AuditCommand::List(args)) => audit::list(&args),
         Command::CredentialsUri(command) => credentials_uri::run(&command),
+        Command::Registry(command) => registry::run(&command),
     }
 }

@@ -242,18 +242,70 @@ async fn serve(settings: Settings, started: Instant, clock: server::Clock) -> Re
 
     ensure_first_account(&store, &settings, &endpoint).await?;
 
-    if let Some(address) = &settings.registry_listen {
-        tracing::warn!(
-            registry_listen = %address,
-            "the container registry arrives in a later release of rampart; nothing listens on this address yet"
-        );
+    let registry_db = registry::meta::Db::open(store.pool(), store.is_postgres())
+        .await
+        .map_err(|e| format!("opening the registry tables: {e}"))?;
+    let mut registry_settings = server::registry::RegistrySettings::default();
+    if let Ok(id) = std::env::var("RAMPART_REGISTRY_DEFAULT_INSTANCE") {
+        if !id.is_empty() {
+            registry_settings.default_instance = Some(id);
+        }
     }
-
     let state = Arc::new(
         server::AppState::new(store.clone(), server::Config::default())
             .with_sts_keys(sts_keys)
-            .with_clock(clock),
+            .with_clock(clock)
+            .with_registry(server::registry::RegistryPlane {
+                db: registry_db.clone(),
+                settings: registry_settings,
+            }),
     );
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let registry_task = match &settings.registry_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| format!("cannot listen on {address} (registry): {e}"))?;
+            let registry_bound = listener
+                .local_addr()
+                .map_err(|e| format!("cannot read the registry's listening address: {e}"))?;
+            let blobs = registry::LocalStore::open(
+                &settings.data_dir.join(super::registry::BLOB_DIR),
+                registry::LocalStoreOptions::default(),
+            )
+            .await
+            .map_err(|e| format!("opening the blob store: {e}"))?;
+            let data = Arc::new(registry::oci::Registry::new(
+                server::registry::gate::RamGate::new(Arc::clone(&state)),
+                blobs,
+                registry_db,
+                registry::oci::Limits::default(),
+            ));
+            let purger = Arc::clone(&data);
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = purger
+                        .purge_expired_uploads(std::time::SystemTime::now())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "purging expired upload sessions failed");
+                    }
+                }
+            });
+            let stop = Arc::clone(&stopping);
+            tracing::info!(registry_listen = %registry_bound, "the container registry is serving");
+            Some(tokio::spawn(server::registry::serve(
+                listener,
+                Arc::clone(&state),
+                data,
+                async move { stop.notified().await },
+            )))
+        }
+        None => None,
+    };
+
     tracing::info!(
         listen = %bound,
         data_dir = %settings.data_dir.display(),
@@ -264,11 +316,10 @@ async fn serve(settings: Settings, started: Instant, clock: server::Clock) -> Re
         startup_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         "rampart is serving the RAM and STS APIs"
     );
-    let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = Arc::clone(&stopping);
     let serving = server::serve(listener, state, async move {
         shutdown_signal().await;
-        signalled.notify_one();
+        signalled.notify_waiters();
     });
     let served = tokio::select! {
         served = serving => served,
@@ -280,6 +331,10 @@ async fn serve(settings: Settings, started: Instant, clock: server::Clock) -> Re
             Ok(())
         }
     };
+    if let Some(task) = registry_task {
+        stopping.notify_waiters();
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
+    }
     store.close().await;
     served.map_err(|e| format!("serving on {bound}: {e}"))?;
     tracing::info!("stopped");

@@ -217,7 +217,10 @@ pub fn repo_type(value: &str, parameter: &'static str) -> Result<&'static str, C
     match value {
         v if v.eq_ignore_ascii_case(REPO_PRIVATE) => Ok(REPO_PRIVATE),
         v if v.eq_ignore_ascii_case(REPO_PUBLIC) => Ok(REPO_PUBLIC),
-        _ => Err(ControlError::invalid(parameter, "must be PRIVATE or PUBLIC")),
+        _ => Err(ControlError::invalid(
+            parameter,
+            "must be PRIVATE or PUBLIC",
+        )),
     }
 }
 

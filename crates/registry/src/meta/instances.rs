@@ -37,7 +37,14 @@ fn random_suffix(len: usize) -> Result<String, ControlError> {
         .map_err(|_| ControlError::invalid("InstanceId", "the random generator failed"))?;
     Ok(bytes
         .iter()
-        .map(|b| char::from(ALPHABET.get(usize::from(*b) % ALPHABET.len()).copied().unwrap_or(b'a')))
+        .map(|b| {
+            char::from(
+                ALPHABET
+                    .get(usize::from(*b) % ALPHABET.len())
+                    .copied()
+                    .unwrap_or(b'a'),
+            )
+        })
         .collect())
 }
 
@@ -121,8 +128,9 @@ pub async fn create_instance(
         },
     ];
     for custom in new.custom_domains {
-        let domain = normalize_host(custom)
-            .ok_or_else(|| ControlError::invalid("Domain", format!("{custom:?} is not a host name")))?;
+        let domain = normalize_host(custom).ok_or_else(|| {
+            ControlError::invalid("Domain", format!("{custom:?} is not a host name"))
+        })?;
         if !domains.iter().any(|d| d.domain == domain) {
             domains.push(Domain {
                 domain,
@@ -348,7 +356,10 @@ async fn upsert_endpoint(
     .fetch_optional(&mut **tx)
     .await?;
     let (old_enabled, old_acl) = match &row {
-        Some(row) => (super::flag(row, "enabled")?, super::flag(row, "acl_enabled")?),
+        Some(row) => (
+            super::flag(row, "enabled")?,
+            super::flag(row, "acl_enabled")?,
+        ),
         None => (true, false),
     };
     let enabled = i64::from(enabled.unwrap_or(old_enabled));

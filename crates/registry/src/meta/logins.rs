@@ -27,8 +27,7 @@ pub fn check_password(password: &str) -> Result<(), ControlError> {
     .iter()
     .filter(|x| **x)
     .count();
-    if !(8..=32).contains(&len) || !password.chars().all(|c| c.is_ascii_graphic()) || classes < 3
-    {
+    if !(8..=32).contains(&len) || !password.chars().all(|c| c.is_ascii_graphic()) || classes < 3 {
         return Err(ControlError::invalid(
             "Password",
             "must be 8-32 printable ASCII characters with at least three of: upper case, lower case, digits, symbols",

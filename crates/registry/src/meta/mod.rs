@@ -4,6 +4,7 @@
 //! links, upload sessions). The tables are in [`schema`]; they share the
 //! RAM store's database and pool (`iam::Store::pool`).
 
+pub mod content;
 pub mod control;
 pub mod instances;
 pub mod logins;
@@ -16,6 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row as _, Transaction};
+
+pub use content::{ContentError, ManifestRow, NewManifest, Referrer, StaleUpload};
 
 /// A transaction on the metadata tables.
 pub type Tx = Transaction<'static, Any>;

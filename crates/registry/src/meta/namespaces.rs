@@ -1,6 +1,6 @@
 //! Namespaces of an instance.
 
-use super::control::{repo_type, component_name, ControlError, Namespace, Thing, REPO_PRIVATE};
+use super::control::{component_name, repo_type, ControlError, Namespace, Thing, REPO_PRIVATE};
 use super::instances::new_id;
 use super::{now_seconds, Db, Tx};
 
@@ -31,11 +31,12 @@ pub(crate) async fn insert(
 ) -> Result<Namespace, ControlError> {
     component_name(name, "NamespaceName")?;
     let default_repo_type = repo_type(settings.default_repo_type, "DefaultRepoType")?;
-    let present = sqlx::query("SELECT name FROM cr_namespaces WHERE instance_id = $1 AND name = $2")
-        .bind(instance_id)
-        .bind(name)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let present =
+        sqlx::query("SELECT name FROM cr_namespaces WHERE instance_id = $1 AND name = $2")
+            .bind(instance_id)
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?;
     if present.is_some() {
         return Err(ControlError::exists(Thing::Namespace, name));
     }

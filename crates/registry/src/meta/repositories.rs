@@ -81,11 +81,12 @@ pub async fn create_repository(
     new: &NewRepository<'_>,
 ) -> Result<Repository, ControlError> {
     let mut tx = db.begin_write().await?;
-    let namespace = sqlx::query("SELECT name FROM cr_namespaces WHERE instance_id = $1 AND name = $2")
-        .bind(instance_id)
-        .bind(new.namespace)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let namespace =
+        sqlx::query("SELECT name FROM cr_namespaces WHERE instance_id = $1 AND name = $2")
+            .bind(instance_id)
+            .bind(new.namespace)
+            .fetch_optional(&mut *tx)
+            .await?;
     if namespace.is_none() {
         return Err(ControlError::not_found(Thing::Namespace, new.namespace));
     }
@@ -133,7 +134,15 @@ pub async fn repository_for_push(
     .await?;
     let ns = match row {
         Some(row) => crate::meta::control::Namespace::from_row(&row)?,
-        None => namespaces::insert(&mut tx, instance_id, namespace, NamespaceSettings::default()).await?,
+        None => {
+            namespaces::insert(
+                &mut tx,
+                instance_id,
+                namespace,
+                NamespaceSettings::default(),
+            )
+            .await?
+        }
     };
     if !ns.auto_create_repo {
         return Ok(None);
@@ -283,13 +292,18 @@ pub async fn update_repository(
 /// `DeleteRepository`: the repository and everything in it (tags,
 /// manifests, blob links, upload sessions). Blob bytes stay in the blob
 /// store until garbage collection finds nothing refers to them.
-pub async fn delete_repository(db: &Db, instance_id: &str, repo_id: &str) -> Result<(), ControlError> {
+pub async fn delete_repository(
+    db: &Db,
+    instance_id: &str,
+    repo_id: &str,
+) -> Result<(), ControlError> {
     let mut tx = db.begin_write().await?;
-    let present = sqlx::query("SELECT repo_id FROM cr_repositories WHERE instance_id = $1 AND repo_id = $2")
-        .bind(instance_id)
-        .bind(repo_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let present =
+        sqlx::query("SELECT repo_id FROM cr_repositories WHERE instance_id = $1 AND repo_id = $2")
+            .bind(instance_id)
+            .bind(repo_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     if present.is_none() {
         return Err(ControlError::not_found(Thing::Repository, repo_id));
     }
@@ -301,10 +315,12 @@ pub async fn delete_repository(db: &Db, instance_id: &str, repo_id: &str) -> Res
         "cr_uploads",
         "cr_repositories",
     ] {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE repo_id = $1")))
-            .bind(repo_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE repo_id = $1"
+        )))
+        .bind(repo_id)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())

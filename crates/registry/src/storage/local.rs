@@ -301,6 +301,24 @@ impl BlobStore for LocalStore {
         Ok(size + written)
     }
 
+    async fn truncate_upload(&self, id: &UploadId, size: u64) -> Result<(), StorageError> {
+        let lock = self.session_lock(id);
+        let _held = lock.lock().await;
+        let path = self.session_dir(id).join(SESSION_DATA);
+        let file = match OpenOptions::new().write(true).open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StorageError::UploadUnknown(id.clone()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if file.metadata().await?.len() > size {
+            file.set_len(size).await?;
+            file.sync_all().await?;
+        }
+        Ok(())
+    }
+
     async fn upload_status(&self, id: &UploadId) -> Result<u64, StorageError> {
         let lock = self.session_lock(id);
         let _held = lock.lock().await;
@@ -342,6 +360,34 @@ impl BlobStore for LocalStore {
         sync_dir(&self.uploads_dir()).await?;
         self.forget_session_lock(id);
         Ok(size)
+    }
+
+    async fn publish_hashed_upload(
+        &self,
+        id: &UploadId,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<bool, StorageError> {
+        let lock = self.session_lock(id);
+        let _held = lock.lock().await;
+        let dir = self.session_dir(id);
+        let data = dir.join(SESSION_DATA);
+        let held = match fs::metadata(&data).await {
+            Ok(meta) => meta.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StorageError::UploadUnknown(id.clone()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if held != size {
+            return Ok(false);
+        }
+        // Every chunk was fsynced when it was appended.
+        self.publish(&data, digest).await?;
+        ignore_not_found(fs::remove_dir_all(&dir).await)?;
+        sync_dir(&self.uploads_dir()).await?;
+        self.forget_session_lock(id);
+        Ok(true)
     }
 
     async fn cancel_upload(&self, id: &UploadId) -> Result<(), StorageError> {

@@ -208,6 +208,14 @@ pub trait BlobStore: Send + Sync {
     where
         R: AsyncRead + Send + Unpin;
 
+    /// Cuts a session back to `size` bytes (no-op when it holds fewer):
+    /// how a request that appended and then failed undoes its chunk.
+    fn truncate_upload(
+        &self,
+        id: &UploadId,
+        size: u64,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
     /// How many bytes a session holds.
     fn upload_status(
         &self,
@@ -222,6 +230,18 @@ pub trait BlobStore: Send + Sync {
         id: &UploadId,
         digest: &Digest,
     ) -> impl Future<Output = Result<u64, StorageError>> + Send;
+
+    /// Turns a session into the blob `digest` without hashing it again:
+    /// the caller hashed every byte of the session as it was appended and
+    /// vouches for the digest. Only when the session holds exactly `size`
+    /// bytes (what the caller hashed); otherwise nothing happens and the
+    /// answer is `false` (the caller then uses [`BlobStore::finish_upload`]).
+    fn publish_hashed_upload(
+        &self,
+        id: &UploadId,
+        digest: &Digest,
+        size: u64,
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
 
     /// Abandons a session and its bytes.
     fn cancel_upload(&self, id: &UploadId)

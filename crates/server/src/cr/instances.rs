@@ -87,7 +87,8 @@ pub async fn list_instance(call: &Call<'_>) -> Result<Reply, ApiError> {
 
 /// `EndpointType` (default `internet`).
 fn endpoint_type(call: &Call<'_>) -> Result<&'static str, ApiError> {
-    meta::endpoint_type(call.params.optional("EndpointType").unwrap_or("internet")).map_err(api_error)
+    meta::endpoint_type(call.params.optional("EndpointType").unwrap_or("internet"))
+        .map_err(api_error)
 }
 
 /// `ModuleName`: `Registry` (the default) is the only module rampart has.
@@ -102,7 +103,11 @@ fn check_module(call: &Call<'_>) -> Result<(), ApiError> {
     }
 }
 
-async fn domains_of(call: &Call<'_>, instance: &Instance, endpoint_type: &str) -> Result<Vec<Value>, ApiError> {
+async fn domains_of(
+    call: &Call<'_>,
+    instance: &Instance,
+    endpoint_type: &str,
+) -> Result<Vec<Value>, ApiError> {
     let domains = meta::domains(db(call)?, &instance.instance_id)
         .await
         .map_err(api_error)?;
@@ -200,13 +205,15 @@ fn entries(call: &Call<'_>) -> Result<Vec<(String, String)>, ApiError> {
     }
     if let Some(text) = call.params.optional("Entries") {
         let list: Vec<Value> = serde_json::from_str(text).map_err(|_| {
-            ApiError::invalid_parameter("Entries", "must be a JSON array of {\"Entry\", \"Comment\"}")
+            ApiError::invalid_parameter(
+                "Entries",
+                "must be a JSON array of {\"Entry\", \"Comment\"}",
+            )
         })?;
         for item in list {
-            let entry = item
-                .get("Entry")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::invalid_parameter("Entries", "every item needs an Entry"))?;
+            let entry = item.get("Entry").and_then(Value::as_str).ok_or_else(|| {
+                ApiError::invalid_parameter("Entries", "every item needs an Entry")
+            })?;
             let comment = item.get("Comment").and_then(Value::as_str).unwrap_or("");
             out.push((entry.to_owned(), comment.to_owned()));
         }

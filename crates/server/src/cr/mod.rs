@@ -76,8 +76,12 @@ pub fn register(router: &mut Router) {
     add(router, "ResetLoginPassword", |c| {
         Box::pin(credentials::reset_login_password(c))
     });
-    add(router, "GetInstance", |c| Box::pin(instances::get_instance(c)));
-    add(router, "ListInstance", |c| Box::pin(instances::list_instance(c)));
+    add(router, "GetInstance", |c| {
+        Box::pin(instances::get_instance(c))
+    });
+    add(router, "ListInstance", |c| {
+        Box::pin(instances::list_instance(c))
+    });
     add(router, "GetInstanceEndpoint", |c| {
         Box::pin(instances::get_instance_endpoint(c))
     });
@@ -96,7 +100,9 @@ pub fn register(router: &mut Router) {
     add(router, "CreateNamespace", |c| {
         Box::pin(namespaces::create_namespace(c))
     });
-    add(router, "GetNamespace", |c| Box::pin(namespaces::get_namespace(c)));
+    add(router, "GetNamespace", |c| {
+        Box::pin(namespaces::get_namespace(c))
+    });
     add(router, "ListNamespace", |c| {
         Box::pin(namespaces::list_namespace(c))
     });
@@ -121,8 +127,12 @@ pub fn register(router: &mut Router) {
     add(router, "DeleteRepository", |c| {
         Box::pin(repositories::delete_repository(c))
     });
-    add(router, "ListRepoTag", |c| Box::pin(repositories::list_repo_tag(c)));
-    add(router, "GetRepoTag", |c| Box::pin(repositories::get_repo_tag(c)));
+    add(router, "ListRepoTag", |c| {
+        Box::pin(repositories::list_repo_tag(c))
+    });
+    add(router, "GetRepoTag", |c| {
+        Box::pin(repositories::get_repo_tag(c))
+    });
     add(router, "DeleteRepoTag", |c| {
         Box::pin(repositories::delete_repo_tag(c))
     });
@@ -254,7 +264,10 @@ pub(crate) async fn authorize_repository(
 
 /// `PageNo` (from 1) and `PageSize` (1-100, default 30).
 pub(crate) fn page(call: &Call<'_>) -> Result<(i64, i64), ApiError> {
-    let page_no = call.params.optional_u32("PageNo", 1, 1_000_000)?.unwrap_or(1);
+    let page_no = call
+        .params
+        .optional_u32("PageNo", 1, 1_000_000)?
+        .unwrap_or(1);
     let page_size = call.params.optional_u32("PageSize", 1, 100)?.unwrap_or(30);
     Ok((i64::from(page_no), i64::from(page_size)))
 }

@@ -5,8 +5,8 @@
 //! `RepoName` where ACR accepts both.
 
 use registry::meta::control::{ControlError, Instance, Repository, Thing};
-use registry::meta::repositories::{self as meta, NewRepository, RepositoryUpdate};
 use registry::meta::repo_tags;
+use registry::meta::repositories::{self as meta, NewRepository, RepositoryUpdate};
 use serde_json::{json, Value};
 
 use super::{api_error, authorize_instance, authorize_repository, db, instance, page};
@@ -97,7 +97,14 @@ pub async fn create_repository(call: &Call<'_>) -> Result<Reply, ApiError> {
 pub async fn get_repository(call: &Call<'_>) -> Result<Reply, ApiError> {
     let instance = instance(call).await?;
     let repo = named(call, &instance).await?;
-    authorize_repository(call, "GetRepository", &instance, &repo.namespace, &repo.name).await?;
+    authorize_repository(
+        call,
+        "GetRepository",
+        &instance,
+        &repo.namespace,
+        &repo.name,
+    )
+    .await?;
     Ok(Reply::cr(render(&repo)))
 }
 
@@ -133,7 +140,14 @@ pub async fn update_repository(call: &Call<'_>) -> Result<Reply, ApiError> {
     };
     let instance = instance(call).await?;
     let repo = named(call, &instance).await?;
-    authorize_repository(call, "UpdateRepository", &instance, &repo.namespace, &repo.name).await?;
+    authorize_repository(
+        call,
+        "UpdateRepository",
+        &instance,
+        &repo.namespace,
+        &repo.name,
+    )
+    .await?;
     meta::update_repository(db(call)?, &instance.instance_id, &repo.repo_id, update)
         .await
         .map_err(api_error)?;
@@ -143,7 +157,14 @@ pub async fn update_repository(call: &Call<'_>) -> Result<Reply, ApiError> {
 pub async fn delete_repository(call: &Call<'_>) -> Result<Reply, ApiError> {
     let instance = instance(call).await?;
     let repo = named(call, &instance).await?;
-    authorize_repository(call, "DeleteRepository", &instance, &repo.namespace, &repo.name).await?;
+    authorize_repository(
+        call,
+        "DeleteRepository",
+        &instance,
+        &repo.namespace,
+        &repo.name,
+    )
+    .await?;
     meta::delete_repository(db(call)?, &instance.instance_id, &repo.repo_id)
         .await
         .map_err(api_error)?;
@@ -171,7 +192,14 @@ pub async fn list_repo_tag(call: &Call<'_>) -> Result<Reply, ApiError> {
     call.params.required("RepoId")?;
     let instance = instance(call).await?;
     let repo = named(call, &instance).await?;
-    authorize_repository(call, "ListRepositoryTag", &instance, &repo.namespace, &repo.name).await?;
+    authorize_repository(
+        call,
+        "ListRepositoryTag",
+        &instance,
+        &repo.namespace,
+        &repo.name,
+    )
+    .await?;
     let (list, total) = repo_tags::list_tags(db(call)?, &repo.repo_id, page_no, page_size)
         .await
         .map_err(api_error)?;
@@ -181,8 +209,14 @@ pub async fn list_repo_tag(call: &Call<'_>) -> Result<Reply, ApiError> {
             let mut v = render_tag(t);
             // The listing writes its times as text.
             if let Some(map) = v.as_object_mut() {
-                map.insert("ImageCreate".into(), Value::String(millis(t.created_at).to_string()));
-                map.insert("ImageUpdate".into(), Value::String(millis(t.updated_at).to_string()));
+                map.insert(
+                    "ImageCreate".into(),
+                    Value::String(millis(t.created_at).to_string()),
+                );
+                map.insert(
+                    "ImageUpdate".into(),
+                    Value::String(millis(t.updated_at).to_string()),
+                );
             }
             v
         })
@@ -200,7 +234,14 @@ pub async fn get_repo_tag(call: &Call<'_>) -> Result<Reply, ApiError> {
     let tag = call.params.required("Tag")?;
     let instance = instance(call).await?;
     let repo = named(call, &instance).await?;
-    authorize_repository(call, "GetRepositoryTag", &instance, &repo.namespace, &repo.name).await?;
+    authorize_repository(
+        call,
+        "GetRepositoryTag",
+        &instance,
+        &repo.namespace,
+        &repo.name,
+    )
+    .await?;
     let info = repo_tags::get_tag(db(call)?, &repo.repo_id, tag)
         .await
         .map_err(api_error)?;
@@ -212,7 +253,14 @@ pub async fn delete_repo_tag(call: &Call<'_>) -> Result<Reply, ApiError> {
     let tag = call.params.required("Tag")?;
     let instance = instance(call).await?;
     let repo = named(call, &instance).await?;
-    authorize_repository(call, "DeleteRepositoryTag", &instance, &repo.namespace, &repo.name).await?;
+    authorize_repository(
+        call,
+        "DeleteRepositoryTag",
+        &instance,
+        &repo.namespace,
+        &repo.name,
+    )
+    .await?;
     repo_tags::delete_tag(db(call)?, &repo.repo_id, tag)
         .await
         .map_err(api_error)?;

@@ -79,7 +79,10 @@ pub fn ram_action(access: Access) -> &'static str {
 
 /// The `service` of an instance's challenges and tokens.
 pub fn service_name(instance: &Instance) -> String {
-    format!("rampart-registry:{}:{}", instance.region, instance.instance_id)
+    format!(
+        "rampart-registry:{}:{}",
+        instance.region, instance.instance_id
+    )
 }
 
 /// The `Host` the client addressed (with its port, as the realm URL needs
@@ -182,7 +185,9 @@ pub(crate) async fn check_endpoint(
         });
         if !admitted {
             return Err(Refusal::Denied {
-                message: format!("source {ip} is not in the {endpoint_type} endpoint's access list"),
+                message: format!(
+                    "source {ip} is not in the {endpoint_type} endpoint's access list"
+                ),
             });
         }
     }
@@ -242,7 +247,12 @@ pub(crate) async fn session_ok(state: &AppState, subject: &Subject) -> Result<()
 }
 
 /// The audit record of one registry decision.
-fn audit_for(peer: SocketAddr, subject: &Subject, instance: &Instance, access: Access) -> AuditEvent {
+fn audit_for(
+    peer: SocketAddr,
+    subject: &Subject,
+    instance: &Instance,
+    access: Access,
+) -> AuditEvent {
     let mut audit = AuditEvent::new(&RequestId::new(), peer.ip());
     audit.action = ram_action(access).to_owned();
     audit.resource_account = Some(instance.account_id.clone());
@@ -384,22 +394,22 @@ impl RamGate {
                 Some((ns, repo)) if !ns.is_empty() && !repo.is_empty() && !repo.contains('/') => {
                     Some((ns, repo))
                 }
-                _ => {
-                    return Err(Refusal::NameInvalid {
-                        message: format!(
-                            "repository names in this registry are NAMESPACE/REPOSITORY; got {name:?}"
-                        ),
-                    })
-                }
+                _ => return Err(Refusal::NameInvalid {
+                    message: format!(
+                        "repository names in this registry are NAMESPACE/REPOSITORY; got {name:?}"
+                    ),
+                }),
             },
             None => None,
         };
         let existing: Option<Repository> = match split {
-            Some((ns, repo)) => repositories::get_repository(&plane.db, &instance.instance_id, ns, repo)
-                .await
-                .map_err(|e| Refusal::Internal {
-                    message: e.to_string(),
-                })?,
+            Some((ns, repo)) => {
+                repositories::get_repository(&plane.db, &instance.instance_id, ns, repo)
+                    .await
+                    .map_err(|e| Refusal::Internal {
+                        message: e.to_string(),
+                    })?
+            }
             None => None,
         };
         let resources: Vec<String> = match split {
@@ -490,16 +500,17 @@ impl RamGate {
         let repo_id = match (split, existing) {
             (_, Some(repo)) => Some(repo.repo_id),
             (Some((ns, repo)), None) if request.access == Access::Push => {
-                let created = repositories::repository_for_push(&plane.db, &instance.instance_id, ns, repo)
-                    .await
-                    .map_err(|e| match e {
-                        registry::meta::control::ControlError::Invalid { reason, .. } => {
-                            Refusal::NameInvalid { message: reason }
-                        }
-                        other => Refusal::Internal {
-                            message: other.to_string(),
-                        },
-                    })?;
+                let created =
+                    repositories::repository_for_push(&plane.db, &instance.instance_id, ns, repo)
+                        .await
+                        .map_err(|e| match e {
+                            registry::meta::control::ControlError::Invalid { reason, .. } => {
+                                Refusal::NameInvalid { message: reason }
+                            }
+                            other => Refusal::Internal {
+                                message: other.to_string(),
+                            },
+                        })?;
                 match created {
                     Some(repo) => Some(repo.repo_id),
                     None => {

@@ -8,7 +8,43 @@
 pub mod gate;
 pub mod realm;
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::routing::get;
 use registry::meta::Db;
+use tokio::net::TcpListener;
+
+use crate::api_server::AppState;
+
+/// The OCI data plane as rampart runs it: decided by RAM, blobs in a local
+/// folder.
+pub type DataPlane = registry::oci::Registry<gate::RamGate, registry::LocalStore>;
+
+/// The registry listener's application: the token realm and the OCI API.
+pub fn app(state: Arc<AppState>, data: Arc<DataPlane>) -> axum::Router {
+    axum::Router::new()
+        .route(realm::PATH, get(realm::get).post(realm::post))
+        .with_state(state)
+        .merge(registry::oci::router(data))
+}
+
+/// Serves the registry on `listener` until `shutdown` completes.
+pub async fn serve<F>(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    data: Arc<DataPlane>,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let service = app(state, data).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
 
 /// The default suffix of instances' default host names
 /// (`NAME-registry.REGION.SUFFIX`).

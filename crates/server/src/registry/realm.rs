@@ -257,7 +257,11 @@ async fn grant(
                 let ok = match action.as_str() {
                     "*" => {
                         let mut all = true;
-                        for a in ["cr:PullRepository", "cr:PushRepository", "cr:DeleteRepository"] {
+                        for a in [
+                            "cr:PullRepository",
+                            "cr:PushRepository",
+                            "cr:DeleteRepository",
+                        ] {
                             all = all && allows(a, resources.clone()).await;
                         }
                         all
@@ -439,7 +443,11 @@ pub async fn post(
     body: Bytes,
 ) -> Response {
     let Ok(text) = std::str::from_utf8(&body) else {
-        return error(StatusCode::BAD_REQUEST, "UNSUPPORTED", "the form is not UTF-8");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "UNSUPPORTED",
+            "the form is not UTF-8",
+        );
     };
     let mut request = TokenRequest {
         oauth: true,
