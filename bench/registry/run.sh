@@ -219,8 +219,8 @@ setup_rampart() {
         say "no rampart binary at $rampart_bin (set RAMPART_BIN, or cargo build --release -p rampart): rampart not measured"
         return 1
     fi
-    if ! "$rampart_bin" registry instance create --help >/dev/null 2>&1; then
-        say "$rampart_bin has no 'registry instance create' yet: rampart not measured"
+    if ! "$rampart_bin" registry instance login-password --help >/dev/null 2>&1; then
+        say "$rampart_bin has no 'registry instance login-password': rampart not measured"
         return 1
     fi
     local data="$work/rampart" api_port reg_port
@@ -237,15 +237,19 @@ setup_rampart() {
         sleep 0.05
         waited=$((waited + 1))
     done
-    local account_id key_id key_secret
+    local account_id instance_id password
     account_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["AccountId"])' "$account")
-    key_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["AccessKeyId"])' "$account")
-    key_secret=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["AccessKeySecret"])' "$account")
     "$rampart_bin" registry instance create --data-dir "$data" --account "$account_id" \
         --name bench --region cn-hangzhou --output json >"$work/rampart-instance.json" || return 1
     say "rampart registry instance: $(cat "$work/rampart-instance.json")"
+    instance_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["InstanceId"])' "$work/rampart-instance.json")
+    # The root identity's fixed registry password (what ResetLoginPassword
+    # sets); its registry user name is the account id.
+    password="Bench-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+    printf '%s\n' "$password" | "$rampart_bin" registry instance login-password --data-dir "$data" \
+        --account "$account_id" --instance "$instance_id" || return 1
     rampart_url="http://127.0.0.1:$reg_port"
-    rampart_basic=${RAMPART_BASIC:-$key_id:$key_secret}
+    rampart_basic=${RAMPART_BASIC:-$account_id:$password}
     say "rampart ($rampart_bin) registry on 127.0.0.1:$reg_port"
 }
 

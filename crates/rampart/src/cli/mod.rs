@@ -71,6 +71,25 @@ pub enum RegistryInstanceCommand {
     /// Create a registry instance for an account; prints its id and host
     /// names.
     Create(RegistryInstanceCreateArgs),
+    /// Set the fixed registry password of an account's root identity or of
+    /// one of its RAM users on an instance (what ResetLoginPassword does
+    /// for the caller), reading the password from stdin.
+    LoginPassword(RegistryLoginPasswordArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegistryLoginPasswordArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The account that owns the instance.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    account: String,
+    /// The instance (cri-…).
+    #[arg(long, value_name = "INSTANCE_ID")]
+    instance: String,
+    /// The RAM user whose password to set [default: the root identity]
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -24,6 +24,9 @@ pub const BLOB_DIR: &str = "registry";
 pub fn run(command: &RegistryCommand) -> ExitCode {
     match command {
         RegistryCommand::Instance(RegistryInstanceCommand::Create(args)) => create(args),
+        RegistryCommand::Instance(RegistryInstanceCommand::LoginPassword(args)) => {
+            login_password(args)
+        }
         RegistryCommand::Gc(args) => gc(args),
     }
 }
@@ -128,4 +131,46 @@ fn gc(args: &RegistryGcArgs) -> ExitCode {
         ),
     }
     ExitCode::SUCCESS
+}
+
+fn login_password(args: &RegistryLoginPasswordArgs) -> ExitCode {
+    let mut password = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut password) {
+        eprintln!("rampart registry instance login-password: cannot read stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let done = with_store_and_settings(
+        "registry instance login-password",
+        &args.store,
+        async |store, _| {
+            let db = open_db(store).await?;
+            let instance = instances::account_instance(&db, &args.account, &args.instance)
+                .await
+                .map_err(|e| e.to_string())?;
+            let principal = match &args.user {
+                None => registry::meta::logins::ROOT_PRINCIPAL.to_owned(),
+                Some(name) => {
+                    store
+                        .get_user(&args.account, name)
+                        .await
+                        .map_err(|e| format!("{} ({})", e.message(), e.code()))?
+                        .user_id
+                }
+            };
+            registry::meta::logins::set_password(
+                &db,
+                &instance.instance_id,
+                &args.account,
+                &principal,
+                &password,
+            )
+            .await
+            .map_err(|e| e.to_string())
+        },
+    );
+    match done {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
 }
