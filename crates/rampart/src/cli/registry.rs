@@ -16,6 +16,7 @@ use serde_json::json;
 use super::account::with_store_and_settings;
 use super::{
     Output, RegistryCommand, RegistryGcArgs, RegistryInstanceCommand, RegistryInstanceCreateArgs,
+    RegistryLoginPasswordArgs,
 };
 
 /// The folder of the registry's blobs inside the data folder.

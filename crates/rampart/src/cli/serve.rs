@@ -255,10 +255,10 @@ async fn serve(settings: Settings, started: Instant, clock: server::Clock) -> Re
         server::AppState::new(store.clone(), server::Config::default())
             .with_sts_keys(sts_keys)
             .with_clock(clock)
-            .with_registry(server::registry::RegistryPlane {
-                db: registry_db.clone(),
-                settings: registry_settings,
-            }),
+            .with_registry(server::registry::RegistryPlane::new(
+                registry_db.clone(),
+                registry_settings,
+            )),
     );
     let stopping = Arc::new(tokio::sync::Notify::new());
     let registry_task = match &settings.registry_listen {

@@ -190,6 +190,7 @@ pub async fn update_instance_endpoint_status(call: &Call<'_>) -> Result<Reply, A
     meta::set_endpoint_enabled(db(call)?, &instance.instance_id, kind, enable)
         .await
         .map_err(api_error)?;
+    super::changed(call);
     Ok(Reply::cr(json!({})))
 }
 
@@ -233,6 +234,7 @@ pub async fn create_acl_policy(call: &Call<'_>) -> Result<Reply, ApiError> {
     meta::add_acl_entries(db(call)?, &instance.instance_id, kind, &list)
         .await
         .map_err(api_error)?;
+    super::changed(call);
     Ok(Reply::cr(json!({})))
 }
 
@@ -245,5 +247,6 @@ pub async fn delete_acl_policy(call: &Call<'_>) -> Result<Reply, ApiError> {
     meta::remove_acl_entries(db(call)?, &instance.instance_id, kind, &list)
         .await
         .map_err(api_error)?;
+    super::changed(call);
     Ok(Reply::cr(json!({})))
 }

@@ -149,6 +149,14 @@ pub(crate) fn db<'a>(call: &'a Call<'a>) -> Result<&'a Db, ApiError> {
     })
 }
 
+/// After a control-plane write: the registry listener forgets the rows it
+/// remembered, so the change counts at its next request.
+pub(crate) fn changed(call: &Call<'_>) {
+    if let Some(plane) = call.registry {
+        plane.cache.clear();
+    }
+}
+
 /// A control-plane error in the API's shape.
 pub(crate) fn api_error(err: ControlError) -> ApiError {
     match err {

@@ -45,6 +45,7 @@ pub async fn create_namespace(call: &Call<'_>) -> Result<Reply, ApiError> {
     )
     .await
     .map_err(api_error)?;
+    super::changed(call);
     Ok(Reply::cr(json!({})))
 }
 
@@ -102,6 +103,7 @@ pub async fn update_namespace(call: &Call<'_>) -> Result<Reply, ApiError> {
     meta::update_namespace(db(call)?, &instance.instance_id, name, auto, kind)
         .await
         .map_err(api_error)?;
+    super::changed(call);
     Ok(Reply::cr(json!({})))
 }
 
@@ -112,5 +114,6 @@ pub async fn delete_namespace(call: &Call<'_>) -> Result<Reply, ApiError> {
     meta::delete_namespace(db(call)?, &instance.instance_id, name)
         .await
         .map_err(api_error)?;
+    super::changed(call);
     Ok(Reply::cr(json!({})))
 }

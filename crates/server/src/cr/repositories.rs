@@ -91,6 +91,7 @@ pub async fn create_repository(call: &Call<'_>) -> Result<Reply, ApiError> {
     )
     .await
     .map_err(api_error)?;
+    super::changed(call);
     Ok(Reply::cr(json!({ "RepoId": repo.repo_id })))
 }
 
@@ -151,6 +152,7 @@ pub async fn update_repository(call: &Call<'_>) -> Result<Reply, ApiError> {
     meta::update_repository(db(call)?, &instance.instance_id, &repo.repo_id, update)
         .await
         .map_err(api_error)?;
+    super::changed(call);
     Ok(Reply::cr(json!({})))
 }
 
@@ -168,6 +170,7 @@ pub async fn delete_repository(call: &Call<'_>) -> Result<Reply, ApiError> {
     meta::delete_repository(db(call)?, &instance.instance_id, &repo.repo_id)
         .await
         .map_err(api_error)?;
+    super::changed(call);
     Ok(Reply::cr(json!({})))
 }
 
@@ -264,5 +267,6 @@ pub async fn delete_repo_tag(call: &Call<'_>) -> Result<Reply, ApiError> {
     repo_tags::delete_tag(db(call)?, &repo.repo_id, tag)
         .await
         .map_err(api_error)?;
+    super::changed(call);
     Ok(Reply::cr(json!({})))
 }

@@ -132,42 +132,61 @@ pub(crate) async fn resolve_instance(
     let internal = |e: registry::meta::control::ControlError| Refusal::Internal {
         message: e.to_string(),
     };
-    if let Some(h) = host(headers) {
-        if let Some(found) = instances::instance_for_host(&plane.db, h)
+    let host_key = host(headers).unwrap_or("");
+    if let Some(found) = plane.cache.host(host_key) {
+        return found.ok_or_else(|| Refusal::UnknownHost {
+            message: "no registry instance answers to this host".into(),
+        });
+    }
+    let mut found = None;
+    if !host_key.is_empty() {
+        if let Some(instance) = instances::instance_for_host(&plane.db, host_key)
             .await
             .map_err(internal)?
         {
-            let vpc = instances::normalize_host(h).is_some_and(|n| n.contains("-registry-vpc."));
-            return Ok((found, if vpc { "vpc" } else { "internet" }));
+            let vpc =
+                instances::normalize_host(host_key).is_some_and(|n| n.contains("-registry-vpc."));
+            found = Some((instance, if vpc { "vpc" } else { "internet" }));
         }
     }
-    let fallback = match &plane.settings.default_instance {
-        Some(id) => instances::get_instance(&plane.db, id).await,
-        None => instances::oldest_instance(&plane.db).await,
+    if found.is_none() {
+        found = match &plane.settings.default_instance {
+            Some(id) => instances::get_instance(&plane.db, id).await,
+            None => instances::oldest_instance(&plane.db).await,
+        }
+        .map_err(internal)?
+        .map(|i| (i, "internet"));
     }
-    .map_err(internal)?;
-    fallback
-        .map(|i| (i, "internet"))
-        .ok_or_else(|| Refusal::UnknownHost {
-            message: "no registry instance answers to this host".into(),
-        })
+    plane.cache.put_host(host_key, found.clone());
+    found.ok_or_else(|| Refusal::UnknownHost {
+        message: "no registry instance answers to this host".into(),
+    })
 }
 
 /// Refuses a source the endpoint does not admit.
 pub(crate) async fn check_endpoint(
     state: &AppState,
     instance: &Instance,
-    endpoint_type: &str,
+    endpoint_type: &'static str,
     peer: SocketAddr,
 ) -> Result<(), Refusal> {
     let Some(plane) = state.registry.as_ref() else {
         return Ok(());
     };
-    let endpoint = instances::endpoint(&plane.db, &instance.instance_id, endpoint_type)
-        .await
-        .map_err(|e| Refusal::Internal {
-            message: e.to_string(),
-        })?;
+    let endpoint = match plane.cache.endpoint(&instance.instance_id, endpoint_type) {
+        Some(hit) => hit,
+        None => {
+            let read = instances::endpoint(&plane.db, &instance.instance_id, endpoint_type)
+                .await
+                .map_err(|e| Refusal::Internal {
+                    message: e.to_string(),
+                })?;
+            plane
+                .cache
+                .put_endpoint(&instance.instance_id, endpoint_type, read.clone());
+            read
+        }
+    };
     if !endpoint.enabled {
         return Err(Refusal::Denied {
             message: format!("the {endpoint_type} endpoint of this instance is disabled"),
@@ -319,7 +338,7 @@ impl RamGate {
         &self,
         request: AccessRequest<'_>,
         instance: &Instance,
-        endpoint_type: &str,
+        endpoint_type: &'static str,
         audit: &mut AuditEvent,
     ) -> Result<Admitted, Refusal> {
         let state = &*self.state;
@@ -394,11 +413,13 @@ impl RamGate {
                 Some((ns, repo)) if !ns.is_empty() && !repo.is_empty() && !repo.contains('/') => {
                     Some((ns, repo))
                 }
-                _ => return Err(Refusal::NameInvalid {
-                    message: format!(
+                _ => {
+                    return Err(Refusal::NameInvalid {
+                        message: format!(
                         "repository names in this registry are NAMESPACE/REPOSITORY; got {name:?}"
                     ),
-                }),
+                    })
+                }
             },
             None => None,
         };
@@ -511,6 +532,7 @@ impl RamGate {
                                 message: other.to_string(),
                             },
                         })?;
+                plane.cache.clear();
                 match created {
                     Some(repo) => Some(repo.repo_id),
                     None => {

@@ -5,6 +5,7 @@
 //! The OCI protocol itself is the `registry` crate's; this module decides
 //! who the caller is and whether RAM lets them, and audits every decision.
 
+pub mod cache;
 pub mod gate;
 pub mod realm;
 
@@ -82,4 +83,16 @@ pub struct RegistryPlane {
     /// The registry's tables (same database as the RAM store).
     pub db: Db,
     pub settings: RegistrySettings,
+    /// Control-plane rows the registry listener reads on every request.
+    pub cache: Arc<cache::ControlCache>,
+}
+
+impl RegistryPlane {
+    pub fn new(db: Db, settings: RegistrySettings) -> Self {
+        RegistryPlane {
+            db,
+            settings,
+            cache: Arc::default(),
+        }
+    }
 }
