@@ -136,7 +136,10 @@ pub async fn collect(
     }
     // Dry runs keep the links they would have removed out of the live set.
     let recent_links = if dry_run {
-        format!("SELECT digest AS d FROM cr_repo_blobs b WHERE NOT (b.linked_at < $1 AND NOT EXISTS (SELECT 1 FROM cr_manifest_refs r WHERE r.repo_id = b.repo_id AND r.child_digest = b.digest) AND NOT EXISTS (SELECT 1 FROM cr_manifests m WHERE m.repo_id = b.repo_id AND m.digest = b.digest))")
+        "SELECT digest AS d FROM cr_repo_blobs b WHERE NOT (b.linked_at < $1 \
+         AND NOT EXISTS (SELECT 1 FROM cr_manifest_refs r WHERE r.repo_id = b.repo_id AND r.child_digest = b.digest) \
+         AND NOT EXISTS (SELECT 1 FROM cr_manifests m WHERE m.repo_id = b.repo_id AND m.digest = b.digest))"
+            .to_owned()
     } else {
         "SELECT digest AS d FROM cr_repo_blobs WHERE $1 = $1".to_owned()
     };

@@ -231,6 +231,43 @@ async fn chunked_upload_with_status_and_out_of_order_chunk() {
 }
 
 #[tokio::test]
+async fn docker_style_push_post_patch_put() {
+    let s = Server::start().await;
+    let data: Vec<u8> = (0..1_500_000u32).map(|i| (i % 241) as u8).collect();
+    let digest = sha256(&data);
+    let location = start_session(&s, REPO).await;
+    let r = s
+        .http
+        .patch(s.url(&location))
+        .body(data[..700_000].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let location = header(&r, "location").unwrap();
+    let r = s
+        .http
+        .patch(s.url(&location))
+        .body(data[700_000..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        header(&r, "range").unwrap(),
+        format!("0-{}", data.len() - 1)
+    );
+    let r = s
+        .http
+        .put(s.url(&format!("{location}?digest={digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = get_blob(&s, REPO, &digest).await;
+    assert_eq!(sha256(&r.bytes().await.unwrap()), digest);
+}
+
+#[tokio::test]
 async fn put_without_chunk_and_wrong_digest_stores_nothing() {
     let s = Server::start().await;
     let location = start_session(&s, REPO).await;

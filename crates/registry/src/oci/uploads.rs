@@ -21,13 +21,55 @@ use axum::http::{HeaderName, StatusCode};
 use axum::response::Response;
 
 use super::blobs::parse_digest;
-use super::body::{self, BodyReader};
+use super::body::{self, BodyReader, HashingReader};
 use super::{respond, Ctx, OciError, Registry, Repo, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID};
-use crate::digest::Digest;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::digest::{Algorithm, Digest, Hasher};
 use crate::gate::{Access, Gate};
 use crate::name::RepoName;
 use crate::oci::Code;
 use crate::storage::{BlobStore, StorageError, UploadId};
+
+/// Hash state of sessions whose every byte went through this process:
+/// `(SHA-256 so far, bytes hashed)`. A session appears here when it is
+/// opened, and leaves it on any doubt (a failed or concurrent chunk): the
+/// store then hashes the file at the end instead.
+#[derive(Default)]
+pub(crate) struct Progress {
+    sessions: Mutex<HashMap<UploadId, (Hasher, u64)>>,
+}
+
+impl Progress {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UploadId, (Hasher, u64)>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn take(&self, id: &UploadId) -> Option<(Hasher, u64)> {
+        self.lock().remove(id)
+    }
+
+    /// The state, when it covers exactly the bytes before `offset` (a
+    /// chunk that starts elsewhere will be refused, and leaves it be).
+    fn take_at(&self, id: &UploadId, offset: u64) -> Option<Hasher> {
+        let mut sessions = self.lock();
+        match sessions.get(id) {
+            Some((_, hashed)) if *hashed == offset => sessions.remove(id).map(|(h, _)| h),
+            _ => None,
+        }
+    }
+
+    fn put(&self, id: UploadId, hasher: Hasher, size: u64) {
+        self.lock().insert(id, (hasher, size));
+    }
+
+    pub(crate) fn ids(&self) -> Vec<UploadId> {
+        self.lock().keys().cloned().collect()
+    }
+}
 
 fn upload_unknown() -> OciError {
     OciError::new(
@@ -158,7 +200,43 @@ impl<G: Gate, S: BlobStore + 'static> Registry<G, S> {
             let _ = self.store.cancel_upload(&id).await;
             return Err(e.into());
         }
+        self.progress
+            .put(id.clone(), Hasher::new(Algorithm::Sha256), 0);
         Ok(session_response(StatusCode::ACCEPTED, &repo.name, &id, 0))
+    }
+
+    /// Appends a chunk, hashing it on the way when the session's hash
+    /// state covers exactly the bytes before `offset`.
+    async fn append_chunk(
+        &self,
+        id: &UploadId,
+        offset: u64,
+        reader: BodyReader,
+    ) -> Result<u64, StorageError> {
+        let mut reader = HashingReader::new(reader, self.progress.take_at(id, offset));
+        let size = self.store.append(id, offset, &mut reader).await?;
+        if let Some(hasher) = reader.hasher {
+            if offset.checked_add(reader.count) == Some(size) {
+                self.progress.put(id.clone(), hasher, size);
+            }
+        }
+        Ok(size)
+    }
+
+    /// Turns the session into the blob: without reading it again when its
+    /// bytes were hashed as they came, else by having the store hash it.
+    async fn finish(&self, id: &UploadId, digest: &Digest) -> Result<u64, StorageError> {
+        if let Some((hasher, size)) = self.progress.take(id) {
+            // On a mismatch the store decides (hashing the file): the
+            // state may lag behind a chunk that bypassed it.
+            if digest.algorithm() == Algorithm::Sha256
+                && &hasher.finish() == digest
+                && self.store.publish_hashed_upload(id, digest, size).await?
+            {
+                return Ok(size);
+            }
+        }
+        self.store.finish_upload(id, digest).await
     }
 
     /// Links `digest` from repository `from` into `repo` when the caller
@@ -213,7 +291,7 @@ impl<G: Gate, S: BlobStore + 'static> Registry<G, S> {
             },
         };
         let reader = BodyReader::new(body, length);
-        match self.store.append(&id, offset, reader).await {
+        match self.append_chunk(&id, offset, reader).await {
             Ok(size) => Ok(session_response(
                 StatusCode::ACCEPTED,
                 &repo.name,
@@ -256,7 +334,7 @@ impl<G: Gate, S: BlobStore + 'static> Registry<G, S> {
             let (start, length) = chunk_bounds(ctx)?;
             let offset = start.unwrap_or(before);
             let reader = BodyReader::new(body, length);
-            match self.store.append(&id, offset, reader).await {
+            match self.append_chunk(&id, offset, reader).await {
                 Ok(_) => {}
                 Err(StorageError::OffsetMismatch { expected, given }) => {
                     return Err(out_of_order(
@@ -269,7 +347,7 @@ impl<G: Gate, S: BlobStore + 'static> Registry<G, S> {
                 Err(e) => return Err(self.session_error(&id, e).await),
             }
         }
-        let size = match self.store.finish_upload(&id, &digest).await {
+        let size = match self.finish(&id, &digest).await {
             Ok(size) => size,
             Err(e) => {
                 if has_chunk {
@@ -316,6 +394,7 @@ impl<G: Gate, S: BlobStore + 'static> Registry<G, S> {
         let name = RepoName::parse(name)?;
         let repo = self.repo(ctx, name, Access::Push).await?;
         let id = self.session(&repo, id).await?;
+        self.progress.take(&id);
         match self.store.cancel_upload(&id).await {
             Ok(()) | Err(StorageError::UploadUnknown(_)) => {}
             Err(e) => return Err(e.into()),

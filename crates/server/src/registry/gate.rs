@@ -213,11 +213,12 @@ pub(crate) async fn check_endpoint(
     Ok(())
 }
 
-/// The RAM principal a subject is decided as, and its session narrowing.
-pub(crate) fn principal_of(
-    state: &AppState,
-    subject: &Subject,
-) -> Result<Option<(iam::Principal, Option<Arc<sts::SessionRights>>)>, String> {
+/// The RAM principal a subject is decided as, and its session narrowing
+/// (for a role session).
+pub(crate) type Decided = (iam::Principal, Option<Arc<sts::SessionRights>>);
+
+/// The RAM principal a subject is decided as (`None`: anonymous).
+pub(crate) fn principal_of(state: &AppState, subject: &Subject) -> Result<Option<Decided>, String> {
     Ok(match subject {
         Subject::Anonymous => None,
         Subject::Root { account } => Some((

@@ -232,12 +232,12 @@ async fn grant(
         }
     };
     match asked.kind.as_str() {
-        "registry" if asked.name == "catalog" => {
-            if asked.actions.iter().any(|a| a == "*")
-                && allows("cr:ListRepository", vec![instance.arn()]).await
-            {
-                granted.actions.push("*".to_owned());
-            }
+        "registry"
+            if asked.name == "catalog"
+                && asked.actions.iter().any(|a| a == "*")
+                && allows("cr:ListRepository", vec![instance.arn()]).await =>
+        {
+            granted.actions.push("*".to_owned());
         }
         "repository" => {
             let Some((ns, repo)) = asked.name.split_once('/') else {
@@ -383,14 +383,18 @@ async fn issue(
         Ok(s) => s,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", &e.to_string()),
     };
-    let mut body = json!({
+    let mut body = serde_json::Map::new();
+    let fields = json!({
         "token": sealed,
         "access_token": sealed,
         "expires_in": expires.saturating_sub(now).max(0),
         "issued_at": auth::Timestamp::from_unix_seconds(now).to_iso8601(),
     });
+    if let Value::Object(map) = fields {
+        body = map;
+    }
     if request.oauth {
-        body["scope"] = Value::String(scope_text.join(" "));
+        body.insert("scope".into(), Value::String(scope_text.join(" ")));
     }
     if request.offline && subject != Subject::Anonymous {
         let refresh_end = login_expiry
@@ -403,14 +407,14 @@ async fn issue(
             expires_at: refresh_end,
         };
         if let Ok(text) = refresh.seal(keys) {
-            body["refresh_token"] = Value::String(text);
+            body.insert("refresh_token".into(), Value::String(text));
         }
     }
     audit.detail = Some(scope_text.join(" "));
     audit.decision = Some("Allow");
     audit.finish(Outcome::Success);
     audit.emit(&state.store).await;
-    json_body(StatusCode::OK, &body)
+    json_body(StatusCode::OK, &Value::Object(body))
 }
 
 /// `GET /token`.
