@@ -240,9 +240,9 @@ setup_rampart() {
     local account_id instance_id password
     account_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["AccountId"])' "$account")
     "$rampart_bin" registry instance create --data-dir "$data" --account "$account_id" \
-        --name bench --region cn-hangzhou --output json >"$work/rampart-instance.json" || return 1
-    say "rampart registry instance: $(cat "$work/rampart-instance.json")"
-    instance_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["InstanceId"])' "$work/rampart-instance.json")
+        --name bench --region cn-hangzhou --output json >"$work/rampart-instance.txt" || return 1
+    say "rampart registry instance: $(cat "$work/rampart-instance.txt")"
+    instance_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["InstanceId"])' "$work/rampart-instance.txt")
     # The root identity's fixed registry password (what ResetLoginPassword
     # sets); its registry user name is the account id.
     password="Bench-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"

@@ -362,3 +362,23 @@ class RampartServer:
                 proc.stderr.decode(errors="replace")))
         creds = parse_account_json(proc.stdout.decode("utf-8").strip(), "`rampart account create`")
         return Credentials(creds.access_key_id, creds.access_key_secret, creds.account_id, alias)
+
+    def create_registry_instance(self, account_id: str, name: str, region: str = "cn-hangzhou",
+                                 domains=()) -> dict:
+        """`rampart registry instance create --account A --name N --region R
+        [--domain HOST...] --output json` while the server runs; returns
+        {"InstanceId", "InstanceName", "RegionId", "AccountId", "Domains"}."""
+        args = ["registry", "instance", "create", *self.store_args(), "--account", account_id,
+                "--name", name, "--region", region, "--output", "json"]
+        for domain in domains:
+            args += ["--domain", domain]
+        out = self.run_cli(*args)
+        try:
+            data = json.loads(out)
+        except ValueError as exc:
+            raise ServerError("`rampart registry instance create` printed no JSON (%s): %r" % (
+                exc, out[:2000])) from None
+        if not (isinstance(data.get("InstanceId"), str) and data["InstanceId"].startswith("cri-")):
+            raise ServerError("`rampart registry instance create`: no cri- InstanceId in %r"
+                              % data)
+        return data

@@ -151,3 +151,14 @@ def registry_clients(server, tmp_path):
     env = ClientEnv(tmp_path / "registry-clients", "127.0.0.1:%d" % server.registry_port)
     yield env
     env.close()
+
+
+@pytest.fixture(scope="session")
+def registry(server, root, unique):
+    """The session's default registry instance (rampart_e2e.registry_world.
+    RegistryWorld) in the first account, created before any other instance
+    and answering to plain 127.0.0.1:<registry_port>; root has a fixed
+    registry password (`registry.root_basic`)."""
+    from rampart_e2e.registry_world import RegistryWorld
+
+    return RegistryWorld(server, root, unique)

@@ -153,8 +153,10 @@ enum WireSubject {
     Root { a: String },
     #[serde(rename = "user")]
     User { a: String, i: String, n: String },
+    /// The session's claims as the JSON text STS seals (a string: an
+    /// internally tagged enum cannot hold a raw JSON value).
     #[serde(rename = "session")]
-    Session { c: Box<serde_json::value::RawValue> },
+    Session { c: String },
 }
 
 impl WireSubject {
@@ -177,10 +179,7 @@ impl WireSubject {
                     .ok_or_else(|| TokenError::Seal("session claims".into()))?;
                 let text = String::from_utf8(bytes)
                     .map_err(|_| TokenError::Seal("session claims".into()))?;
-                WireSubject::Session {
-                    c: serde_json::value::RawValue::from_string(text)
-                        .map_err(|_| TokenError::Seal("session claims".into()))?,
-                }
+                WireSubject::Session { c: text }
             }
         })
     }
@@ -195,7 +194,7 @@ impl WireSubject {
                 name: n,
             },
             WireSubject::Session { c } => Subject::Session(Box::new(
-                sts::Claims::from_bytes(c.get().as_bytes()).ok_or(TokenError::Invalid)?,
+                sts::Claims::from_bytes(c.as_bytes()).ok_or(TokenError::Invalid)?,
             )),
         })
     }
@@ -404,6 +403,47 @@ mod tests {
             LoginToken::open(&sealed_with_other_ring(&login), &keys, 1),
             Err(TokenError::Invalid)
         );
+    }
+
+    #[test]
+    fn sessions_round_trip_in_both_tokens() {
+        let keys = ring();
+        let claims = sts::Claims {
+            account: "1111".into(),
+            role_id: "300".into(),
+            role_name: "Puller".into(),
+            session_name: "s1".into(),
+            origin: sts::Origin::User {
+                account: "2222".into(),
+                user_id: "7".into(),
+                name: "alice".into(),
+            },
+            hops: Vec::new(),
+            session_policy: Some(r#"{"Version":"1","Statement":[]}"#.into()),
+            source_identity: None,
+            issued_at: auth::Timestamp::from_unix_seconds(10),
+            expires_at: auth::Timestamp::from_unix_seconds(4000),
+            session_id: "abc".into(),
+        };
+        let subject = Subject::Session(Box::new(claims));
+        let login = LoginToken {
+            subject: subject.clone(),
+            instance_id: "cri-1".into(),
+            issued_at: 10,
+            expires_at: 3000,
+        };
+        let opened = LoginToken::open(&login.seal(&keys).unwrap(), &keys, 20).unwrap();
+        assert_eq!(opened, login);
+        let bearer = BearerToken {
+            subject,
+            instance_id: "cri-1".into(),
+            access: vec![parse_scope("repository:a/b:pull").unwrap()],
+            issued_at: 10,
+            expires_at: 300,
+        };
+        let opened = BearerToken::open(&bearer.seal(&keys).unwrap(), &keys, 20).unwrap();
+        assert_eq!(opened, bearer);
+        assert_eq!(opened.subject.expires_at(), Some(4000));
     }
 
     fn sealed_with_other_ring(login: &LoginToken) -> String {

@@ -19,12 +19,14 @@ pub struct TagInfo {
     pub image_size: i64,
 }
 
+// The sum is cast back to BIGINT: PostgreSQL sums BIGINTs as NUMERIC,
+// which the Any driver cannot read.
 const SELECT: &str = "SELECT t.tag, t.digest, t.created_at, t.updated_at,
-        COALESCE(m.size, 0) + COALESCE((
+        CAST(COALESCE(m.size, 0) + COALESCE((
             SELECT SUM(b.size) FROM cr_manifest_refs r
             JOIN cr_repo_blobs b ON b.repo_id = r.repo_id AND b.digest = r.child_digest
             WHERE r.repo_id = t.repo_id AND r.manifest_digest = t.digest
-        ), 0) AS image_size
+        ), 0) AS BIGINT) AS image_size
     FROM cr_tags t LEFT JOIN cr_manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest";
 
 fn from_row(row: &AnyRow) -> Result<TagInfo, sqlx::Error> {

@@ -26,7 +26,7 @@ use tokio::sync::Mutex;
 use super::{resolve_range, BlobRead, BlobStore, StorageError, UploadId};
 use crate::digest::{Digest, Hasher};
 
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 1024 * 1024;
 const SESSION_DATA: &str = "data";
 
 /// Settings of a [`LocalStore`].
@@ -515,8 +515,21 @@ where
     let mut buf = vec![0u8; CHUNK];
     let mut total: u64 = 0;
     loop {
-        let n = reader.read(&mut buf).await?;
-        let Some(bytes) = buf.get(..n) else {
+        // Fill the buffer before writing: request bodies arrive in frames of
+        // a few KiB, and each file write is a hop to the blocking pool, so
+        // writing frame by frame would cost one hop per frame.
+        let mut filled = 0;
+        while filled < buf.len() {
+            let Some(space) = buf.get_mut(filled..) else {
+                break;
+            };
+            let n = reader.read(space).await?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        let Some(bytes) = buf.get(..filled) else {
             return Err(io::Error::other(
                 "reader reported more bytes than the buffer holds",
             ));
@@ -528,7 +541,7 @@ where
             h.update(bytes);
         }
         sink.write(bytes).await?;
-        total += n as u64;
+        total += filled as u64;
     }
 }
 

@@ -157,7 +157,11 @@ pub(crate) async fn resolve_instance(
         .map_err(internal)?
         .map(|i| (i, "internet"));
     }
-    plane.cache.put_host(host_key, found.clone());
+    // Only a found instance is remembered: one made a moment ago (by the
+    // admin verb in another process) must answer at once.
+    if found.is_some() {
+        plane.cache.put_host(host_key, found.clone());
+    }
     found.ok_or_else(|| Refusal::UnknownHost {
         message: "no registry instance answers to this host".into(),
     })

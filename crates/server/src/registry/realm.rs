@@ -253,28 +253,48 @@ async fn grant(
                 .ok()
                 .flatten()
                 .is_some_and(|r| r.is_public());
+            // `*` is every action; when RAM allows only some, the token
+            // carries those (a client that asked for everything still
+            // gets what it may do).
+            let mut wanted: Vec<&str> = Vec::new();
             for action in &asked.actions {
-                let ok = match action.as_str() {
-                    "*" => {
-                        let mut all = true;
-                        for a in [
-                            "cr:PullRepository",
-                            "cr:PushRepository",
-                            "cr:DeleteRepository",
-                        ] {
-                            all = all && allows(a, resources.clone()).await;
-                        }
-                        all
+                let parts: Vec<&str> = if action == "*" {
+                    vec!["pull", "push", "delete"]
+                } else {
+                    vec![action.as_str()]
+                };
+                for part in parts {
+                    if !wanted.contains(&part) {
+                        wanted.push(part);
                     }
+                }
+            }
+            for action in wanted {
+                let ok = match action {
                     "pull" if public => true,
+                    // `pull` is also what clients ask for to list tags,
+                    // which RAM decides as cr:ListRepositoryTag: the token
+                    // carries the intent, and every request is decided
+                    // again with its exact action.
+                    "pull" => {
+                        allows("cr:PullRepository", resources.clone()).await
+                            || allows("cr:ListRepositoryTag", resources.clone()).await
+                    }
                     other => match ram_action_of(other) {
                         Some(a) => allows(a, resources.clone()).await,
                         None => false,
                     },
                 };
                 if ok {
-                    granted.actions.push(action.clone());
+                    granted.actions.push(action.to_owned());
                 }
+            }
+            if ["pull", "push", "delete"]
+                .iter()
+                .all(|a| granted.actions.iter().any(|g| g == a))
+                && asked.actions.iter().any(|a| a == "*")
+            {
+                granted.actions.push("*".to_owned());
             }
         }
         _ => {}
