@@ -87,11 +87,13 @@ impl<G: Gate, S: BlobStore + 'static> Registry<G, S> {
         if status == StatusCode::PARTIAL_CONTENT {
             headers.push((CONTENT_RANGE, content_range.as_str()));
         }
-        Ok(respond(
-            status,
-            &headers,
-            body::stream(blob.reader, self.limits.read_chunk),
-        ))
+        Ok(respond(status, &headers, {
+            let (start, len) = (blob.start, blob.len());
+            match blob.file {
+                Some(path) if len > 0 => body::file(path, start, len, self.limits.read_chunk),
+                _ => body::stream(blob.reader, self.limits.read_chunk),
+            }
+        }))
     }
 
     pub(crate) async fn delete_blob(

@@ -219,6 +219,88 @@ pub fn content_range(header: &str) -> Option<(u64, u64)> {
     (start <= end).then_some((start, end))
 }
 
+/// A response body that reads `len` bytes of the file at `path` from
+/// `start`, on a blocking thread of its own, in chunks of `chunk` bytes
+/// handed to the connection as they are read (at most two ahead). Each
+/// chunk is read straight into the buffer the connection sends, so a byte
+/// is copied once on its way from the page cache to the socket buffer. A
+/// client that goes away drops the body, and the thread stops at its next
+/// chunk.
+pub fn file(path: std::path::PathBuf, start: u64, len: u64, chunk: usize) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(2);
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        let send = |item: io::Result<Bytes>| tx.blocking_send(item).is_ok();
+        let mut file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                send(Err(e));
+                return;
+            }
+        };
+        if let Err(e) = file.seek(io::SeekFrom::Start(start)) {
+            send(Err(e));
+            return;
+        }
+        let mut left = len;
+        while left > 0 {
+            let want = usize::try_from(left)
+                .unwrap_or(usize::MAX)
+                .min(chunk.max(1));
+            let mut buf = vec![0u8; want];
+            let mut filled = 0;
+            while filled < want {
+                let Some(space) = buf.get_mut(filled..) else {
+                    break;
+                };
+                match file.read(space) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if filled == 0 {
+                send(Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the blob file is shorter than its size",
+                )));
+                return;
+            }
+            buf.truncate(filled);
+            left = left.saturating_sub(filled as u64);
+            if !send(Ok(Bytes::from(buf))) {
+                return;
+            }
+        }
+    });
+    Body::new(FileBody { rx })
+}
+
+struct FileBody {
+    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+}
+
+impl http_body::Body for FileBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, io::Error>>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(Ok(bytes))) => Poll::Ready(Some(Ok(http_body::Frame::data(bytes)))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

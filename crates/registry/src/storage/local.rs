@@ -175,11 +175,12 @@ impl BlobStore for LocalStore {
     {
         let tmp = self.tmp_path("blob")?;
         let guard = RemoveOnDrop(Some(tmp.clone()));
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)
             .await?;
+        let mut file = DirectFile(Some(file.into_std().await));
         let mut hasher = Hasher::new(expected.algorithm());
         let size = copy_hashing(&mut reader, &mut file, &mut hasher).await?;
         file.sync_all().await?;
@@ -201,7 +202,8 @@ impl BlobStore for LocalStore {
         digest: &Digest,
         range: Option<(u64, u64)>,
     ) -> Result<BlobRead, StorageError> {
-        let mut file = match File::open(self.blob_path(digest)).await {
+        let path = self.blob_path(digest);
+        let mut file = match File::open(&path).await {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(StorageError::BlobUnknown(digest.clone()))
@@ -217,6 +219,7 @@ impl BlobStore for LocalStore {
             start,
             end,
             reader: Box::new(file.take(len)),
+            file: Some(path),
         })
     }
 
@@ -468,19 +471,54 @@ impl Drop for RemoveOnDrop {
 
 /// Where copied bytes go.
 trait ByteSink {
-    async fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
+    async fn write(&mut self, bytes: &bytes::Bytes) -> io::Result<()>;
 }
 
 impl ByteSink for File {
-    async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+    async fn write(&mut self, bytes: &bytes::Bytes) -> io::Result<()> {
         self.write_all(bytes).await
+    }
+}
+
+/// A file written by handing each chunk itself to a blocking thread (a
+/// `tokio::fs::File` first copies what it is given into a buffer of its
+/// own): used for whole-blob writes, where every byte counts.
+struct DirectFile(Option<std::fs::File>);
+
+impl DirectFile {
+    async fn sync_all(&mut self) -> io::Result<()> {
+        let file = self
+            .0
+            .take()
+            .ok_or_else(|| io::Error::other("the file was lost by an earlier failure"))?;
+        let file = tokio::task::spawn_blocking(move || file.sync_all().map(|()| file))
+            .await
+            .map_err(|e| io::Error::other(format!("sync thread: {e}")))??;
+        self.0 = Some(file);
+        Ok(())
+    }
+}
+
+impl ByteSink for DirectFile {
+    async fn write(&mut self, bytes: &bytes::Bytes) -> io::Result<()> {
+        use std::io::Write as _;
+        let mut file = self
+            .0
+            .take()
+            .ok_or_else(|| io::Error::other("the file was lost by an earlier failure"))?;
+        let bytes = bytes.clone();
+        let file = tokio::task::spawn_blocking(move || file.write_all(&bytes).map(|()| file))
+            .await
+            .map_err(|e| io::Error::other(format!("write thread: {e}")))??;
+        self.0 = Some(file);
+        Ok(())
     }
 }
 
 struct Discard;
 
 impl ByteSink for Discard {
-    async fn write(&mut self, _bytes: &[u8]) -> io::Result<()> {
+    async fn write(&mut self, _bytes: &bytes::Bytes) -> io::Result<()> {
         Ok(())
     }
 }
@@ -512,37 +550,60 @@ where
     R: AsyncRead + Unpin,
     W: ByteSink,
 {
-    let mut buf = vec![0u8; CHUNK];
+    // A three-stage pipeline over 1 MiB chunks: while chunk N is hashed
+    // (on a blocking thread) and written (the file's own blocking write),
+    // chunk N+1 is read from the client. Each stage runs at its own speed
+    // instead of the sum of the three.
     let mut total: u64 = 0;
+    let mut current: Option<bytes::Bytes> = None;
     loop {
-        // Fill the buffer before writing: request bodies arrive in frames of
-        // a few KiB, and each file write is a hop to the blocking pool, so
-        // writing frame by frame would cost one hop per frame.
-        let mut filled = 0;
-        while filled < buf.len() {
-            let Some(space) = buf.get_mut(filled..) else {
-                break;
+        let next = fill_chunk(reader);
+        let work = async {
+            let Some(chunk) = current.take() else {
+                return Ok(());
             };
-            let n = reader.read(space).await?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-        }
-        let Some(bytes) = buf.get(..filled) else {
-            return Err(io::Error::other(
-                "reader reported more bytes than the buffer holds",
-            ));
+            let hashing = async {
+                let Some(h) = hasher.as_deref_mut() else {
+                    return Ok(());
+                };
+                let mut owned = std::mem::replace(h, Hasher::new(crate::digest::Algorithm::Sha256));
+                let bytes = chunk.clone();
+                let done = tokio::task::spawn_blocking(move || {
+                    owned.update(&bytes);
+                    owned
+                })
+                .await
+                .map_err(|e| io::Error::other(format!("hashing thread: {e}")))?;
+                *h = done;
+                Ok::<(), io::Error>(())
+            };
+            let (hashed, written) = tokio::join!(hashing, sink.write(&chunk));
+            hashed?;
+            written
         };
-        if bytes.is_empty() {
+        let (next, work) = tokio::join!(next, work);
+        work?;
+        let next = next?;
+        if next.is_empty() {
             return Ok(total);
         }
-        if let Some(h) = hasher.as_deref_mut() {
-            h.update(bytes);
-        }
-        sink.write(bytes).await?;
-        total += filled as u64;
+        total += next.len() as u64;
+        current = Some(next);
     }
+}
+
+/// Reads up to [`CHUNK`] bytes (fewer only at the end): request bodies
+/// arrive in frames of a few KiB, and each file write is a hop to the
+/// blocking pool, so writing frame by frame would cost one hop per frame.
+async fn fill_chunk<R: AsyncRead + Unpin>(reader: &mut R) -> io::Result<bytes::Bytes> {
+    let mut buf = bytes::BytesMut::with_capacity(CHUNK);
+    while buf.len() < CHUNK {
+        let n = reader.read_buf(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(buf.freeze())
 }
 
 /// Makes a directory's entries (creations, renames, removals) durable.

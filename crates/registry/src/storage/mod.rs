@@ -117,6 +117,10 @@ pub struct BlobRead {
     pub end: u64,
     /// The bytes `start..=end`.
     pub reader: Box<dyn AsyncRead + Send + Unpin>,
+    /// The file holding the whole blob, when the store keeps it in one: the
+    /// HTTP layer may read it on a thread of its own rather than through
+    /// `reader` (one copy fewer per byte).
+    pub file: Option<std::path::PathBuf>,
 }
 
 impl BlobRead {
