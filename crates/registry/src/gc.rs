@@ -99,7 +99,7 @@ pub async fn collect(
     let mut report = GcReport::default();
 
     // 1. Links no manifest of their repository names, older than the grace.
-    let orphan_links = "FROM cr_repo_blobs b WHERE b.linked_at < $1
+    let orphan_links = "FROM cr_repo_blobs b WHERE b.linked_at <= $1
         AND NOT EXISTS (SELECT 1 FROM cr_manifest_refs r
                         WHERE r.repo_id = b.repo_id AND r.child_digest = b.digest)
         AND NOT EXISTS (SELECT 1 FROM cr_manifests m
@@ -136,7 +136,7 @@ pub async fn collect(
     }
     // Dry runs keep the links they would have removed out of the live set.
     let recent_links = if dry_run {
-        "SELECT digest AS d FROM cr_repo_blobs b WHERE NOT (b.linked_at < $1 \
+        "SELECT digest AS d FROM cr_repo_blobs b WHERE NOT (b.linked_at <= $1 \
          AND NOT EXISTS (SELECT 1 FROM cr_manifest_refs r WHERE r.repo_id = b.repo_id AND r.child_digest = b.digest) \
          AND NOT EXISTS (SELECT 1 FROM cr_manifests m WHERE m.repo_id = b.repo_id AND m.digest = b.digest))"
             .to_owned()
@@ -153,7 +153,7 @@ pub async fn collect(
 
     // 3. Delete what is not live and not young.
     for (digest, size, modified) in stored_blobs(store.root()).await? {
-        if live.contains(&digest.to_string()) || modified >= cutoff_time {
+        if live.contains(&digest.to_string()) || modified > cutoff_time {
             report.blobs_kept += 1;
             continue;
         }
