@@ -35,6 +35,9 @@ pub enum Missing {
     /// `EntityNotExist.CredentialsUri`: rampart's own (a credentials-URI
     /// binding, see `Store::create_credentials_uri`).
     CredentialsUri,
+    /// `EntityNotExist.ServiceKey`: rampart's own (a service principal's
+    /// key, see `Store::create_service_key`).
+    ServiceKey,
 }
 
 impl Missing {
@@ -52,6 +55,7 @@ impl Missing {
             Missing::GroupPolicy => "Group.Policy",
             Missing::RolePolicy => "Role.Policy",
             Missing::CredentialsUri => "CredentialsUri",
+            Missing::ServiceKey => "ServiceKey",
         }
     }
 
@@ -69,6 +73,7 @@ impl Missing {
             Missing::GroupPolicy => "The indicate policy attached to the group does not exist.",
             Missing::RolePolicy => "The indicate policy attached to the role does not exist.",
             Missing::CredentialsUri => "The credentials URI binding does not exist.",
+            Missing::ServiceKey => "The service key does not exist.",
         }
     }
 }

@@ -129,6 +129,7 @@ mod ids;
 mod model;
 mod ram;
 mod secret;
+mod services;
 mod store;
 mod validate;
 
@@ -143,6 +144,10 @@ pub use model::{
     CreateRole, CreateUser, Group, GroupMember, GroupMembership, KeyRecord, KeyStatus, ListOptions,
     Listing, NewAccessKey, NewAccount, PolicyDetail, PolicyEntities, PolicyInfo, PolicyType,
     PolicyVersion, Principal, Role, RotateStrategy, Timestamp, UpdateRole, UpdateUser, User,
+};
+pub use services::{
+    check_service_name, is_service_key_id, NewServiceKey, ServiceKey, ServiceKeyRecord,
+    SERVICE_KEY_PREFIX,
 };
 pub use store::{Limits, Store, StoreOptions};
 

@@ -165,5 +165,16 @@ const V2: &[&str] = &[
     "CREATE INDEX credential_uris_by_account ON credential_uris (account_id, binding_id)",
 ];
 
+/// Service principals: keys the operator issues to platform services
+/// (`sae.aliyuncs.com`, …), which sign calls as the service, acting for the
+/// account each call names. The secret is sealed like an access key's.
+const V3: &[&str] = &["CREATE TABLE service_keys (
+        access_key_id TEXT NOT NULL PRIMARY KEY,
+        service TEXT NOT NULL,
+        secret_key_id TEXT NOT NULL,
+        secret_sealed TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+    )"];
+
 /// Every migration, in order: (version, statements).
-pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[(1, V1), (2, V2)];
+pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[(1, V1), (2, V2), (3, V3)];

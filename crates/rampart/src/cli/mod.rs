@@ -7,6 +7,7 @@ mod credentials_uri;
 mod policy;
 mod registry;
 mod serve;
+mod service;
 mod settings;
 
 use std::process::ExitCode;
@@ -54,6 +55,55 @@ enum Command {
     /// collection.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Service principals: keys the operator issues to platform services.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// A service's keys.
+    #[command(subcommand)]
+    Key(ServiceKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceKeyCommand {
+    /// Issue a key to a service (such as sae.aliyuncs.com); prints its
+    /// AccessKeyId and AccessKeySecret once.
+    Create(ServiceKeyCreateArgs),
+    /// List every service key (never the secrets).
+    List(ServiceKeyListArgs),
+    /// Withdraw a key: its next request is refused.
+    Delete(ServiceKeyDeleteArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServiceKeyCreateArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The service's name, such as sae.aliyuncs.com.
+    #[arg(long, value_name = "NAME")]
+    service: String,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServiceKeyListArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServiceKeyDeleteArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The key's AccessKeyId.
+    #[arg(long, value_name = "ID")]
+    id: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -362,5 +412,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Audit(AuditCommand::List(args)) => audit::list(&args),
         Command::CredentialsUri(command) => credentials_uri::run(&command),
         Command::Registry(command) => registry::run(&command),
+        Command::Service(command) => service::run(&command),
     }
 }

@@ -114,10 +114,12 @@ pub struct Notes {
     pub resource_account: Option<String>,
 }
 
-/// Who signed: a long-term key's owner, or a role session.
+/// Who signed: a long-term key's owner, a role session, or a service
+/// principal (by its name).
 enum Identity {
     Key(iam::Principal),
     Session(Box<sts::Claims>),
+    Service(String),
 }
 
 /// The `HostId` of an error: the `Host` the client addressed, when it is
@@ -314,6 +316,14 @@ async fn process(
                     secret: verified.secret,
                 }));
             }
+            if iam::is_service_key_id(&id) {
+                let record = store.service_key(&id).await?;
+                return Ok(record.map(|r| KeyRecord {
+                    active: true,
+                    secret: r.secret,
+                    principal: Identity::Service(r.service),
+                }));
+            }
             let record = store.access_key(&id).await?;
             Ok(record.map(|r| KeyRecord {
                 active: r.status == iam::KeyStatus::Active,
@@ -325,6 +335,15 @@ async fn process(
     .await?;
 
     let (principal, session, rights) = match identity {
+        // A service acts only through the calls made for it, each naming
+        // the account it acts for; it is never a principal of RAM.
+        Identity::Service(service) => {
+            let now_millis = state.clock.now_millis();
+            return crate::sts::service_identity::handle(
+                state, &service, route, &params, peer, now, now_millis, audit,
+            )
+            .await;
+        }
         Identity::Key(principal) => {
             // For GetAccessKeyLastUsed; only a verified signature counts as use.
             if let Err(err) = store.record_access_key_use(&access_key_id).await {

@@ -22,7 +22,7 @@ use crate::reply::Reply;
 use crate::rpc::Call;
 
 /// How the audit names what decided (or refused) an AssumeRole.
-fn verdict(result: &Result<sts::AssumeRoleOutcome, AssumeRoleError>) -> Option<Verdict> {
+pub(crate) fn verdict(result: &Result<sts::AssumeRoleOutcome, AssumeRoleError>) -> Option<Verdict> {
     match result {
         Ok(outcome) => Some(Verdict {
             outcome: Outcome::Allow,

@@ -11,6 +11,7 @@
 pub mod assume_role;
 pub mod caller_identity;
 pub mod credentials_uri;
+pub mod service_identity;
 
 use policy::{Decision, Outcome};
 use sts::{Caller, IdentityVerdict, RoleRecord, StsStore};
@@ -37,6 +38,13 @@ pub fn register(router: &mut Router) {
         action: "AssumeRole",
         authorize: no_checks,
         handler: |call| Box::pin(assume_role::assume_role(call)),
+    });
+    router.add(Route {
+        product: "Sts",
+        version: VERSION,
+        action: service_identity::ACTION,
+        authorize: no_checks,
+        handler: |call| Box::pin(service_identity::refuse_non_service(call)),
     });
     router.add(Route {
         product: "Sts",
