@@ -148,3 +148,47 @@ def test_acting_for_an_unknown_account_is_invalid(server):
     key = service_key(server, "eci.aliyuncs.com")
     expect_error(lambda: as_service(server, key, "acs:ram::1234567890123456:role/x",
                                     "9999999999999999"), code={"InvalidParameter", "InvalidParameter.AssumeRoleFor"}, status=400)
+
+
+def test_s2_service_linked_role_same_account_pull(server, registry, unique, image,
+                                                  registry_clients, tmp_path):
+    """S2, same account: ECI acting for the registry's account uses the
+    service-linked role AliyunServiceRoleForECI (made on first use, trusted
+    by the service alone) and pulls with no secret configured."""
+    reg = registry
+    name = "%s/app" % unique("eci")
+    reg.http().push_image(name, "1.0", image, reg.root_token(scope(name, "pull,push")))
+    key = service_key(server, "eci.aliyuncs.com")
+    slr_arn = "acs:ram::%s:role/aliyunserviceroleforeci" % reg.id
+    body = as_service(server, key, slr_arn, reg.id, session="eci-pull")
+    role = reg.ram.call("GetRole", {"RoleName": "AliyunServiceRoleForECI"})["Role"]
+    assert role["IsServiceLinkedRole"] is True, role
+    # Users cannot change it or assume it.
+    expect_error(lambda: reg.ram.call("UpdateRole", {
+        "RoleName": "AliyunServiceRoleForECI",
+        "NewAssumeRolePolicyDocument": docs.trust("acs:ram::%s:root" % reg.id)}),
+        code="NoPermission", status=403)
+    expect_error(lambda: reg.ram.call("AttachPolicyToRole", {
+        "PolicyType": "System", "PolicyName": "AdministratorAccess",
+        "RoleName": "AliyunServiceRoleForECI"}), code="NoPermission", status=403)
+    expect_error(lambda: reg.ram.call("DeleteRole", {"RoleName": "AliyunServiceRoleForECI"}),
+                 code="NoPermission", status=403)
+    expect_error(lambda: assume(TeaCaller(server.port, reg.root, product="sts"), slr_arn, "rootx"),
+                 code="NoPermission", status=403)
+    # The same service acting for another account cannot use it.
+    template = reg.ram.call_generic("GetServiceLinkedRoleTemplate",
+                                    {"ServiceName": "eci.aliyuncs.com"})
+    assert template["ServiceLinkedRoleTemplate"]["RoleNamePrefix"] == "AliyunServiceRoleForECI"
+
+    session = session_credentials(body)
+    user, password, _ = reg.temp_login(session)
+    out = tmp_path / "eci"
+    registry_clients.skopeo_pull("%s:1.0" % name, str(out), creds=(user, password)).expect_ok()
+    oci_image.assert_same_image(image, oci_image.read_oci_layout(str(out)))
+
+    # DeleteServiceLinkedRole removes it; the session stops working.
+    deleted = reg.ram.call_generic("DeleteServiceLinkedRole",
+                                   {"RoleName": "AliyunServiceRoleForECI"})
+    assert deleted["DeletionTaskId"], deleted
+    registry_clients.skopeo_pull("%s:1.0" % name, str(tmp_path / "after"),
+                                 creds=(user, password)).expect_failed(r"(?i)unauthori[sz]ed|denied")

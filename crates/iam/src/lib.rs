@@ -145,6 +145,7 @@ pub use model::{
     Listing, NewAccessKey, NewAccount, PolicyDetail, PolicyEntities, PolicyInfo, PolicyType,
     PolicyVersion, Principal, Role, RotateStrategy, Timestamp, UpdateRole, UpdateUser, User,
 };
+pub use ram::{service_linked_template, ServiceLinkedTemplate, SERVICE_LINKED_TEMPLATES};
 pub use services::{
     check_service_name, is_service_key_id, NewServiceKey, ServiceKey, ServiceKeyRecord,
     SERVICE_KEY_PREFIX,

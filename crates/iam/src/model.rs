@@ -277,6 +277,10 @@ pub struct Role {
     /// Sessions of this role issued before this instant are invalid (set by
     /// `Store::revoke_role_sessions`); `None` when never revoked.
     pub revoked_before: Option<Timestamp>,
+    /// For a service-linked role, the service it is linked to (its trust
+    /// policy and permissions are the service's template and cannot be
+    /// changed by users); `None` for every other role.
+    pub service_name: Option<String>,
 }
 
 /// CreateRole's parameters.

@@ -34,7 +34,13 @@ macro_rules! system_policy {
     };
 }
 
-pub const SYSTEM_POLICIES: [SystemPolicy; 9] = [
+pub const SYSTEM_POLICIES: [SystemPolicy; 10] = [
+    // The permissions of ECI's service-linked role AliyunServiceRoleForECI:
+    // pull images from Container Registry in the same account.
+    system_policy!(
+        "AliyunServiceRolePolicyForECI",
+        "Permissions of the service-linked role of Elastic Container Instance: pull from Container Registry"
+    ),
     system_policy!(
         "AdministratorAccess",
         "Permissions to manage all resources of the account"

@@ -86,6 +86,27 @@ impl Target {
         };
         id.ok_or_else(|| IamError::missing(self.missing(), name))
     }
+
+    /// The id of a principal whose attachments are about to change: a
+    /// service-linked role's permissions are its service's, not the user's
+    /// to change (`NoPermission`).
+    async fn id_to_change(
+        self,
+        conn: &mut AnyConnection,
+        account: &str,
+        name: &str,
+    ) -> Result<String> {
+        if self == Target::Role {
+            let role = role_by_name(conn, account, name)
+                .await?
+                .ok_or_else(|| IamError::missing(self.missing(), name))?;
+            if role.service_name.is_some() {
+                return Err(IamError::NoPermission);
+            }
+            return Ok(role.role_id);
+        }
+        self.id(conn, account, name).await
+    }
 }
 
 impl Store {
@@ -101,7 +122,7 @@ impl Store {
         validate::policy_name("PolicyName", policy_name)?;
         let mut tx = self.begin_write().await?;
         self.lock_account(&mut tx, account).await?;
-        let principal_id = target.id(&mut tx, account, principal).await?;
+        let principal_id = target.id_to_change(&mut tx, account, principal).await?;
         let policy_exists = match policy_type {
             PolicyType::System => policy::system_policy(policy_name).is_some(),
             PolicyType::Custom => custom_policy_meta(&mut tx, account, policy_name)
@@ -166,7 +187,7 @@ impl Store {
         validate::policy_name("PolicyName", policy_name)?;
         let mut tx = self.begin_write().await?;
         self.lock_account(&mut tx, account).await?;
-        let principal_id = target.id(&mut tx, account, principal).await?;
+        let principal_id = target.id_to_change(&mut tx, account, principal).await?;
         let done = sqlx::query(
             "DELETE FROM policy_attachments
              WHERE account_id = $1 AND principal_type = $2 AND principal_id = $3

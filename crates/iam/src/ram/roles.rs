@@ -34,6 +34,7 @@ fn role_from_row(account: &str, row: &AnyRow) -> Result<Role, sqlx::Error> {
         create_date: ts(row, "created_at")?,
         update_date: ts(row, "updated_at")?,
         revoked_before: opt_ts(row, "revoked_before")?,
+        service_name: row.try_get("service_name")?,
     })
 }
 
@@ -45,7 +46,7 @@ pub(crate) async fn role_by_name(
 ) -> Result<Option<Role>> {
     let row = sqlx::query(
         "SELECT role_id, name, description, trust_policy, max_session_duration,
-                created_at, updated_at, revoked_before
+                created_at, updated_at, revoked_before, service_name
          FROM roles WHERE account_id = $1 AND name_key = $2",
     )
     .bind(account)
@@ -136,6 +137,7 @@ impl Store {
                     create_date: now,
                     update_date: now,
                     revoked_before: None,
+                    service_name: None,
                 });
             }
         }
@@ -174,6 +176,10 @@ impl Store {
         let mut role = role_by_name(&mut tx, account, name)
             .await?
             .ok_or_else(|| IamError::missing(Missing::Role, name))?;
+        if role.service_name.is_some() {
+            // A service-linked role is its service's template.
+            return Err(IamError::NoPermission);
+        }
         if let Some(document) = &update.new_trust_policy {
             role.trust_policy = document.clone();
         }
@@ -209,6 +215,10 @@ impl Store {
         let role = role_by_name(&mut tx, account, name)
             .await?
             .ok_or_else(|| IamError::missing(Missing::Role, name))?;
+        if role.service_name.is_some() {
+            // Only DeleteServiceLinkedRole removes a service-linked role.
+            return Err(IamError::NoPermission);
+        }
         let attached = count(
             &mut tx,
             "SELECT COUNT(*) FROM policy_attachments
@@ -295,7 +305,7 @@ impl Store {
         let after = decode_marker(options)?.unwrap_or_default();
         let rows = sqlx::query(
             "SELECT role_id, name, description, trust_policy, max_session_duration,
-                    created_at, updated_at, revoked_before
+                    created_at, updated_at, revoked_before, service_name
              FROM roles WHERE account_id = $1 AND name_key > $2
              ORDER BY name_key LIMIT $3",
         )

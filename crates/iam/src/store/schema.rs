@@ -176,5 +176,9 @@ const V3: &[&str] = &["CREATE TABLE service_keys (
         created_at BIGINT NOT NULL
     )"];
 
+/// Service-linked roles: the service a role is linked to (NULL for other
+/// roles).
+const V4: &[&str] = &["ALTER TABLE roles ADD COLUMN service_name TEXT"];
+
 /// Every migration, in order: (version, statements).
-pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[(1, V1), (2, V2), (3, V3)];
+pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[(1, V1), (2, V2), (3, V3), (4, V4)];

@@ -171,7 +171,20 @@ pub fn checks(
         | "UpdateRole"
         | "DeleteRole"
         | "ListPoliciesForRole"
-        | "RevokeRoleSessions" => one(role()),
+        | "RevokeRoleSessions"
+        | "DeleteServiceLinkedRole" => one(role()),
+        // The role a service's template names.
+        "CreateServiceLinkedRole" => params.required("ServiceName").and_then(|s| {
+            iam::service_linked_template(s)
+                .map(|t| vec![role_arn(account, t.role_name)])
+                .ok_or_else(|| {
+                    ApiError::invalid_parameter(
+                        "ServiceName",
+                        "no service-linked role template for this service",
+                    )
+                })
+        }),
+        "GetServiceLinkedRoleTemplate" => one(all()),
         "ListRoles" => one(all()),
         // Policies and their versions.
         "CreatePolicy"

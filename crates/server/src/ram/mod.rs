@@ -117,6 +117,10 @@ pub fn register(router: &mut Router) {
         "ListRoles" => roles::list_roles,
         // rampart's extension: end the role's sessions issued so far.
         "RevokeRoleSessions" => roles::revoke_role_sessions,
+        // Service-linked roles.
+        "CreateServiceLinkedRole" => roles::create_service_linked_role,
+        "DeleteServiceLinkedRole" => roles::delete_service_linked_role,
+        "GetServiceLinkedRoleTemplate" => roles::get_service_linked_role_template,
         // Policies.
         "CreatePolicy" => policies::create_policy,
         "GetPolicy" => policies::get_policy,

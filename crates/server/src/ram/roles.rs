@@ -49,7 +49,10 @@ fn render_role(account: &str, role: &iam::Role, view: RoleView) -> Value {
                 "RolePrincipalName".into(),
                 Value::String(role_principal_name(account, role)),
             );
-            out.insert("IsServiceLinkedRole".into(), Value::Bool(false));
+            out.insert(
+                "IsServiceLinkedRole".into(),
+                Value::Bool(role.service_name.is_some()),
+            );
         }
         RoleView::Listed => {
             out.insert("Tags".into(), no_tags());
@@ -166,4 +169,76 @@ pub async fn revoke_role_sessions(call: &Call<'_>) -> Result<Reply, ApiError> {
     let mut payload = Map::new();
     payload.insert("Role".into(), Value::Object(out));
     Ok(Reply::from_value(Value::Object(payload)))
+}
+
+/// CreateServiceLinkedRole: the service's role (`ServiceName`, such as
+/// `eci.aliyuncs.com`) with its template's trust policy and system policy.
+pub async fn create_service_linked_role(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let p = call.params;
+    let service = p.required("ServiceName")?;
+    let role = call
+        .store
+        .create_service_linked_role(
+            call.account(),
+            service,
+            p.optional("Description"),
+            p.optional("CustomSuffix"),
+        )
+        .await?;
+    let mut out = Map::new();
+    out.insert("RoleId".into(), Value::String(role.role_id.clone()));
+    out.insert("RoleName".into(), Value::String(role.name.clone()));
+    out.insert("Arn".into(), Value::String(role.arn.clone()));
+    out.insert("Description".into(), text(&role.description));
+    out.insert(
+        "AssumeRolePolicyDocument".into(),
+        Value::String(role.trust_policy.clone()),
+    );
+    out.insert("CreateDate".into(), date(role.create_date));
+    out.insert("IsServiceLinkedRole".into(), Value::Bool(true));
+    let mut payload = Map::new();
+    payload.insert("Role".into(), Value::Object(out));
+    Ok(Reply::from_value(Value::Object(payload)))
+}
+
+/// DeleteServiceLinkedRole: deletes at once; the `DeletionTaskId` names
+/// the (already finished) deletion.
+pub async fn delete_service_linked_role(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let name = call.params.required("RoleName")?;
+    call.store
+        .delete_service_linked_role(call.account(), name)
+        .await?;
+    let mut payload = Map::new();
+    payload.insert(
+        "DeletionTaskId".into(),
+        Value::String(format!(
+            "task/{}/{}",
+            name.to_ascii_lowercase(),
+            call.request_id.as_str()
+        )),
+    );
+    Ok(Reply::from_value(Value::Object(payload)))
+}
+
+/// GetServiceLinkedRoleTemplate.
+pub async fn get_service_linked_role_template(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let service = call.params.required("ServiceName")?;
+    let template = iam::service_linked_template(service).ok_or_else(|| {
+        ApiError::from(iam::IamError::InvalidParameter {
+            param: "ServiceName",
+            problem: iam::Problem::Value,
+        })
+    })?;
+    let body = serde_json::json!({
+        "ServiceLinkedRoleTemplate": {
+            "ServiceName": template.service,
+            "RoleNamePrefix": template.role_name,
+            "MultipleRolesAllowed": false,
+            "SystemPolicyName": template.policy,
+            "RoleDescriptions": {"RoleDescription": [
+                {"Language": "en", "Description": template.description}
+            ]},
+        }
+    });
+    Ok(Reply::from_value(body))
 }

@@ -13,6 +13,10 @@
 //! a RAM principal: it has no policies, and this is the only action it may
 //! call (anything else is `NoPermission`). Only a service may call it.
 //!
+//! A service's own service-linked role (`AliyunServiceRoleForECI` for
+//! `eci.aliyuncs.com`) is created in the account it acts for the first
+//! time the service assumes it.
+//!
 //! The audit event names the service and the account it acted for
 //! (`ACCOUNT@service`), the role, the decision and the session issued, in
 //! the account acted for and in the role's account.
@@ -91,6 +95,14 @@ pub async fn handle(
         source_identity: params.raw("SourceIdentity"),
     })
     .map_err(|e| ApiError::from_wire(&e))?;
+    // A service's own linked role in the account it acts for is made the
+    // first time the service needs it.
+    if request.role_account == acting_for {
+        state
+            .store
+            .ensure_service_linked_role(acting_for, service, &request.role_name)
+            .await?;
+    }
     let keys = state
         .sts_keys
         .as_ref()
