@@ -5,6 +5,9 @@
 //! * `GET /rampart/credentials/{binding}/{secret}` → fresh temporary
 //!   credentials of a role, in the JSON `ALIBABA_CLOUD_CREDENTIALS_URI`
 //!   expects ([`crate::sts::credentials_uri`]).
+//! * `POST /rampart/authorize` → the authorization API for other services
+//!   ([`crate::authorize`], an extension): a service asks whether the
+//!   request it received may do what it is about to do.
 //! * anything else with `GET` or `POST` → the RPC endpoint
 //!   ([`crate::rpc::handle`]); the SDKs post to `/`, but any path is taken
 //!   (V3 signs the path, so a client that used another one still verifies).
@@ -19,7 +22,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::Request;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{any, get};
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
@@ -185,6 +188,14 @@ async fn rpc(
     crate::rpc::handle(&state, peer, request).await
 }
 
+async fn authorize(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request<Body>,
+) -> Response {
+    crate::authorize::handle(&state, peer, request).await
+}
+
 async fn credentials_uri(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -199,6 +210,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
     axum::Router::new()
         .route("/healthz", get(healthz))
         .route(crate::sts::credentials_uri::ROUTE, get(credentials_uri))
+        .route(crate::authorize::ROUTE, any(authorize))
         .fallback(rpc)
         .with_state(state)
 }

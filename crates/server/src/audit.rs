@@ -93,6 +93,9 @@ pub struct AuditEvent {
     /// Another account the call touched (the role's, for AssumeRole across
     /// accounts): its audit table gets the row too.
     pub resource_account: Option<String>,
+    /// The service that asked, for a decision made through the
+    /// authorization API for services (`crate::authorize`).
+    pub acting_service: Option<String>,
     /// Why it was refused or how it was decided, beyond the code: for the
     /// log line only (not stored).
     pub detail: Option<String>,
@@ -118,6 +121,7 @@ impl AuditEvent {
             session_id: None,
             issued_session_id: None,
             resource_account: None,
+            acting_service: None,
             detail: None,
             action: String::new(),
             resources: Vec::new(),
@@ -173,6 +177,7 @@ impl AuditEvent {
             chain = %self.chain.join(" > "),
             session = %self.session_id.as_deref().unwrap_or("-"),
             issued_session = %self.issued_session_id.as_deref().unwrap_or("-"),
+            acting_service = %self.acting_service.as_deref().unwrap_or("-"),
             detail = %self.detail.as_deref().unwrap_or("-"),
             "audit"
         );

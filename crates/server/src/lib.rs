@@ -21,6 +21,7 @@
 //! | [`error`] | [`ApiError`]: the Alibaba error body, written in this one place |
 //! | [`reply`] | success bodies (`RequestId`, never `Code`) |
 //! | [`audit`] | one audit event per call, to `tracing` and the store |
+//! | [`authorize`] | the authorization API for other services (`POST /rampart/authorize`, an extension): a service forwards a request its caller signed, rampart authenticates and decides it |
 //! | [`ram`] | RAM 2015-05-01: one module per action family, plus [`ram::authz`], the action → RAM action + resource ARNs mapping |
 //! | [`sts`] | STS 2015-04-01: AssumeRole, GetCallerIdentity, the `sts::StsStore` answers from `iam`, and the credentials URI route |
 //! | [`clock`] | the clock sessions are issued and checked by (a test clock can shift it) |
@@ -52,6 +53,7 @@
 
 pub mod api_server;
 pub mod audit;
+pub mod authorize;
 pub mod clock;
 pub mod cr;
 pub mod decide;

@@ -5,6 +5,7 @@ mod account;
 mod audit;
 mod credentials_uri;
 mod policy;
+mod pull_push;
 mod registry;
 mod serve;
 mod service;
@@ -55,6 +56,12 @@ enum Command {
     /// collection.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Copy an image from a registry into an OCI image layout folder (no
+    /// container engine needed); prints the manifest digest.
+    Pull(pull_push::PullArgs),
+    /// Copy an image of an OCI image layout folder into a registry; prints
+    /// the manifest digest.
+    Push(pull_push::PushArgs),
     /// Service principals: keys the operator issues to platform services.
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -412,6 +419,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Audit(AuditCommand::List(args)) => audit::list(&args),
         Command::CredentialsUri(command) => credentials_uri::run(&command),
         Command::Registry(command) => registry::run(&command),
+        Command::Pull(args) => pull_push::pull(&args),
+        Command::Push(args) => pull_push::push(&args),
         Command::Service(command) => service::run(&command),
     }
 }

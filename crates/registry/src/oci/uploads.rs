@@ -330,6 +330,25 @@ impl<G: Gate, S: BlobStore + 'static> Registry<G, S> {
             Err(e) => return Err(self.session_error(&id, e).await),
         };
         let has_chunk = !body::is_empty(&body);
+        if has_chunk && before == 0 {
+            let (start, length) = chunk_bounds(ctx)?;
+            if start.unwrap_or(0) == 0 {
+                // The whole blob in one PUT (POST, then PUT with the body:
+                // what most clients do): written as a monolithic blob, with
+                // the whole-blob write path, and the empty session dropped.
+                // A failure leaves the session as it was: empty.
+                let reader = BodyReader::new(body, length);
+                let size = self.store.put(&digest, reader).await?;
+                self.progress.take(&id);
+                if let Err(e) = self.store.cancel_upload(&id).await {
+                    tracing::warn!(upload = %id, error = %e, "could not remove a finished upload session");
+                }
+                self.db
+                    .complete_upload(id.as_str(), &repo.id, &digest, size)
+                    .await?;
+                return Ok(created(&repo.name, &digest));
+            }
+        }
         if has_chunk {
             let (start, length) = chunk_bounds(ctx)?;
             let offset = start.unwrap_or(before);

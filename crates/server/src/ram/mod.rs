@@ -257,7 +257,7 @@ mod tests {
             );
             count += 1;
         }
-        assert_eq!(count, 48);
+        assert_eq!(count, 51);
     }
 
     #[test]

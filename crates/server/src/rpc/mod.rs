@@ -116,7 +116,7 @@ pub struct Notes {
 
 /// Who signed: a long-term key's owner, a role session, or a service
 /// principal (by its name).
-enum Identity {
+pub(crate) enum Identity {
     Key(iam::Principal),
     Session(Box<sts::Claims>),
     Service(String),
@@ -124,7 +124,7 @@ enum Identity {
 
 /// The `HostId` of an error: the `Host` the client addressed, when it is
 /// plain text, else `rampart`.
-fn host_id(headers: &HeaderMap) -> String {
+pub(crate) fn host_id(headers: &HeaderMap) -> String {
     headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -133,7 +133,7 @@ fn host_id(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -146,7 +146,11 @@ fn is_form(headers: &HeaderMap) -> bool {
 
 /// Reads the body up to `limit` bytes. Over the limit, keeps reading (and
 /// discarding) up to [`MAX_DRAIN`] so the client can read the answer.
-async fn read_body(body: Body, declared: Option<usize>, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_body(
+    body: Body,
+    declared: Option<usize>,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
     if declared.is_some_and(|n| n > MAX_DRAIN) {
         return Err(ApiError::body_too_large(limit));
     }
@@ -171,6 +175,48 @@ async fn read_body(body: Body, declared: Option<usize>, limit: usize) -> Result<
         return Err(ApiError::body_too_large(limit));
     }
     Ok(kept)
+}
+
+/// Finds the key a request names, for [`authn::authenticate`]: a session's
+/// (`STS.` ids: the SecurityToken is opened and checked against the id, as
+/// of `now`), a service's (`LTSV` ids), or a long-term AccessKey of the
+/// store. The RPC endpoint and the authorization API for services
+/// (`crate::authorize`) both look keys up here, so a request is
+/// authenticated the same way wherever it arrives.
+pub(crate) async fn lookup_key(
+    state: &AppState,
+    now: Timestamp,
+    id: String,
+    token: Option<String>,
+) -> Result<Option<KeyRecord<Identity>>, ApiError> {
+    let store = &state.store;
+    if sts::is_sts_access_key_id(&id) {
+        let keys = state
+            .sts_keys
+            .as_ref()
+            .ok_or_else(|| ApiError::internal().with_detail("no STS key ring is configured"))?;
+        let verified =
+            sts::verify(&id, token.as_deref(), now, keys).map_err(|e| ApiError::from_wire(&e))?;
+        return Ok(Some(KeyRecord {
+            principal: Identity::Session(Box::new(verified.claims)),
+            active: true,
+            secret: verified.secret,
+        }));
+    }
+    if iam::is_service_key_id(&id) {
+        let record = store.service_key(&id).await?;
+        return Ok(record.map(|r| KeyRecord {
+            active: true,
+            secret: r.secret,
+            principal: Identity::Service(r.service),
+        }));
+    }
+    let record = store.access_key(&id).await?;
+    Ok(record.map(|r| KeyRecord {
+        active: r.status == iam::KeyStatus::Active,
+        secret: r.secret,
+        principal: Identity::Key(r.principal),
+    }))
 }
 
 /// The action and version the request names, where its scheme puts them.
@@ -303,34 +349,7 @@ async fn process(
         input,
         Timestamp::now(),
         &state.nonces,
-        |id, token| async move {
-            if sts::is_sts_access_key_id(&id) {
-                let keys = sts_keys.ok_or_else(|| {
-                    ApiError::internal().with_detail("no STS key ring is configured")
-                })?;
-                let verified = sts::verify(&id, token.as_deref(), now, keys)
-                    .map_err(|e| ApiError::from_wire(&e))?;
-                return Ok(Some(KeyRecord {
-                    principal: Identity::Session(Box::new(verified.claims)),
-                    active: true,
-                    secret: verified.secret,
-                }));
-            }
-            if iam::is_service_key_id(&id) {
-                let record = store.service_key(&id).await?;
-                return Ok(record.map(|r| KeyRecord {
-                    active: true,
-                    secret: r.secret,
-                    principal: Identity::Service(r.service),
-                }));
-            }
-            let record = store.access_key(&id).await?;
-            Ok(record.map(|r| KeyRecord {
-                active: r.status == iam::KeyStatus::Active,
-                secret: r.secret,
-                principal: Identity::Key(r.principal),
-            }))
-        },
+        |id, token| lookup_key(state, now, id, token),
     )
     .await?;
 
