@@ -22,6 +22,10 @@
 //! not hash to the digest that named it is an [`Error::DigestMismatch`],
 //! and is never moved into the layout.
 //!
+//! * [`resolve`] obtains registry logins as platform services do (a
+//!   service key, assumed roles, `GetAuthorizationToken` over [`rpc`]) for
+//!   the credential helper and `rampart pull/push --credential-config`.
+//!
 //! Progress is reported through the [`Progress`] trait; the library never
 //! writes to the terminal itself.
 
@@ -35,6 +39,8 @@ mod progress;
 mod pull;
 mod push;
 mod reference;
+pub mod resolve;
+pub mod rpc;
 
 pub use auth::{Challenge, CredentialSource, Credentials, StaticCredentials};
 pub use digest::{Algorithm, Digest, Hasher};

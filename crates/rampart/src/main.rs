@@ -7,6 +7,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Installed as docker-credential-rampart (a symlink): docker's grammar.
+    if let Some(code) = cli::invoked_as_docker_helper() {
+        return code;
+    }
     let args = cli::Cli::parse();
     cli::run(args)
 }

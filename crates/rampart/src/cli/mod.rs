@@ -3,6 +3,7 @@
 
 mod account;
 mod audit;
+mod credential_helper;
 mod credentials_uri;
 mod policy;
 mod pull_push;
@@ -65,6 +66,9 @@ enum Command {
     /// Service principals: keys the operator issues to platform services.
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// Registry credentials for docker (docker-credential-rampart) and the
+    /// kubelet (image credential provider), resolved as ECI/SAE do.
+    CredentialHelper(credential_helper::CredentialHelperArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -410,6 +414,11 @@ pub struct SimulateArgs {
     output: Output,
 }
 
+/// `Some(exit code)` when the binary runs as docker-credential-rampart.
+pub fn invoked_as_docker_helper() -> Option<ExitCode> {
+    credential_helper::invoked_as_docker_helper()
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Policy(PolicyCommand::Validate { files, kind }) => policy::validate(&files, kind),
@@ -422,5 +431,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Pull(args) => pull_push::pull(&args),
         Command::Push(args) => pull_push::push(&args),
         Command::Service(command) => service::run(&command),
+        Command::CredentialHelper(args) => credential_helper::run(&args),
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! Credentials: `--username` with the password on stdin
 //! (`--password-stdin`), else RAMPART_REGISTRY_USERNAME and
-//! RAMPART_REGISTRY_PASSWORD, else anonymous. Progress goes to stderr (a
+//! RAMPART_REGISTRY_PASSWORD, else anonymous; or, with
+//! `--credential-config FILE`, the credential helper's resolution (a
+//! service assuming roles, see `client::resolve`). Progress goes to stderr (a
 //! bar per blob on a terminal, plain lines otherwise); the last line on
 //! stdout is the manifest digest. Exit 0 on success, 1 with the cause on
 //! stderr otherwise.
@@ -15,9 +17,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
+use client::resolve::{Clock, Resolver};
 use client::{
-    Client, Credentials, Digest, Platform, Progress, PullOptions, PushOptions, Reference,
-    StaticCredentials,
+    Client, CredentialSource, Credentials, Digest, Platform, Progress, PullOptions, PushOptions,
+    Reference, StaticCredentials,
 };
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -65,9 +68,23 @@ struct LoginArgs {
     /// [otherwise: RAMPART_REGISTRY_PASSWORD]
     #[arg(long)]
     password_stdin: bool,
+    /// Resolve the registry's credentials with a credential helper config
+    /// (the entry of the image's host; see README "The credential helper")
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["username", "password_stdin"])]
+    credential_config: Option<PathBuf>,
 }
 
 impl LoginArgs {
+    /// Where the registry's credentials come from.
+    fn source(&self) -> Result<Box<dyn CredentialSource + Send + Sync>, String> {
+        match &self.credential_config {
+            Some(path) => Ok(Box::new(
+                Resolver::load(path, None, Clock::System).map_err(|e| e.to_string())?,
+            )),
+            None => Ok(Box::new(StaticCredentials(self.credentials()?))),
+        }
+    }
+
     fn credentials(&self) -> Result<Option<Credentials>, String> {
         let username = self
             .username
@@ -108,14 +125,14 @@ pub fn pull(args: &PullArgs) -> ExitCode {
             .map(Platform::parse)
             .transpose()
             .map_err(|e| format!("--platform: {e}"))?;
-        let credentials = args.login.credentials()?;
+        let credentials = args.login.source()?;
         let options = PullOptions {
             platform,
             ref_name: None,
         };
         let progress = reporter();
         run_async(async {
-            let client = Client::connect(&reference.host, &StaticCredentials(credentials)).await?;
+            let client = Client::connect(&reference.host, credentials.as_ref()).await?;
             client::pull(
                 &client,
                 &reference,
@@ -145,13 +162,13 @@ pub fn pull(args: &PullArgs) -> ExitCode {
 pub fn push(args: &PushArgs) -> ExitCode {
     let outcome = (|| {
         let reference = Reference::parse(&args.image).map_err(|e| e.to_string())?;
-        let credentials = args.login.credentials()?;
+        let credentials = args.login.source()?;
         let options = PushOptions {
             tag: args.tag.clone(),
         };
         let progress = reporter();
         run_async(async {
-            let client = Client::connect(&reference.host, &StaticCredentials(credentials)).await?;
+            let client = Client::connect(&reference.host, credentials.as_ref()).await?;
             client::push(&client, &args.dir, &reference, &options, progress.as_ref()).await
         })
         .map(|pushed| {
