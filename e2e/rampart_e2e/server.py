@@ -323,7 +323,7 @@ class RampartServer:
     def _audit_rows_now(self, account_id: str) -> list:
         columns = ("request_id, occurred_at, account_id, principal_arn, action, resource, "
                    "decision, deciding_statement, error_code, principal_chain, session_id, "
-                   "issued_session_id")
+                   "issued_session_id, acting_service")
         sql = ("SELECT %s FROM audit_events WHERE account_id = {p} "
                "ORDER BY occurred_at, event_id" % columns)
         names = [c.strip() for c in columns.split(",")]

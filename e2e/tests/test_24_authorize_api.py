@@ -66,6 +66,7 @@ class Gateway:
     """The example service as a subprocess on a free loopback port."""
 
     def __init__(self, server, key: Credentials, account: str, tmp_path):
+        self.server = server
         env = dict(os.environ)
         env.update({
             "RAMPART_URL": "http://127.0.0.1:%d" % server.port,
@@ -160,6 +161,13 @@ def test_s3_reads_allowed_writes_denied_until_the_policy_is_detached(world):
     # And attaching it again restores reads (nothing was cached).
     a.attach("fc-admin", "AliyunFCReadOnlyAccess")
     assert fc(gw.caller("tea_v3", creds), "ListServices")["Caller"] == session_arn
+
+    # Every decision is in A's audit table, naming the service that asked.
+    rows = gw.server.audit_rows(a.id)
+    decided = [r for r in rows if r["action"] in ("fc:ListServices", "fc:CreateService")]
+    assert decided and all(r["acting_service"] == SERVICE for r in decided), \
+        decided[-3:]
+    assert {r["decision"] for r in decided} >= {"Allow", "ImplicitDeny"}, decided[-3:]
 
 
 def test_a_tampered_signature_is_refused(world):

@@ -31,7 +31,7 @@ const AUDIT_QUEUE: usize = 4096;
 /// SQLite driver looks each `$N` up by name among all the statement's
 /// parameters, so binding costs grow with the square of their number.
 const ROWS_PER_INSERT: usize = 8;
-const COLUMNS: usize = 14;
+const COLUMNS: usize = 15;
 
 /// One audited decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +61,9 @@ pub struct AuditEvent {
     /// The id of the session the call issued (AssumeRole, the credentials
     /// URI), so later calls of that session lead back to its issue.
     pub issued_session_id: Option<String>,
+    /// The service that asked for the decision on another's behalf (the
+    /// authorization API), when one did.
+    pub acting_service: Option<String>,
 }
 
 /// Which events [`Store::list_audit`] returns: always one account's, newest
@@ -195,7 +198,7 @@ async fn insert_rows(conn: &mut sqlx::AnyConnection, events: &[AuditEvent]) -> R
     let mut sql = String::from(
         "INSERT INTO audit_events (event_id, request_id, occurred_at, account_id,
              principal_arn, action, resource, decision, deciding_statement, source_ip,
-             error_code, principal_chain, session_id, issued_session_id) VALUES ",
+             error_code, principal_chain, session_id, issued_session_id, acting_service) VALUES ",
     );
     for row in 0..events.len() {
         if row > 0 {
@@ -227,7 +230,8 @@ async fn insert_rows(conn: &mut sqlx::AnyConnection, events: &[AuditEvent]) -> R
             .bind(event.error_code.clone())
             .bind(chain_text(&event.principal_chain)?)
             .bind(event.session_id.clone())
-            .bind(event.issued_session_id.clone());
+            .bind(event.issued_session_id.clone())
+            .bind(event.acting_service.clone());
     }
     query.execute(conn).await?;
     Ok(())
@@ -293,7 +297,7 @@ impl Store {
         let mut sql = String::from(
             "SELECT request_id, occurred_at, account_id, principal_arn, action, resource,
                     decision, deciding_statement, source_ip, error_code, principal_chain,
-                    session_id, issued_session_id
+                    session_id, issued_session_id, acting_service
              FROM audit_events WHERE account_id = $1",
         );
         let mut binds = vec![Bind::Text(filter.account_id.clone())];
@@ -354,6 +358,7 @@ impl Store {
                 principal_chain: chain_from_text(row.try_get("principal_chain")?)?,
                 session_id: row.try_get("session_id")?,
                 issued_session_id: row.try_get("issued_session_id")?,
+                acting_service: row.try_get("acting_service")?,
             });
         }
         Ok(events)

@@ -2981,6 +2981,7 @@ async fn audit_log(h: &Harness) {
         principal_chain: Vec::new(),
         session_id: None,
         issued_session_id: None,
+        acting_service: None,
     };
     s.record_audit(&event("r1", 1000, "cr:PullRepository", "Allow"))
         .await
@@ -3080,7 +3081,7 @@ async fn migrations_are_idempotent_and_concurrent(h: &Harness) {
         .iter()
         .map(|r| r.get::<i64, _>(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3, 4]);
+    assert_eq!(versions, [1, 2, 3, 4, 5]);
     raw.close().await;
     // Reopening changes nothing.
     drop(one);
@@ -3365,6 +3366,7 @@ async fn audit_queue_batches_flushes_and_closes(h: &Harness) {
         },
         session_id: n.is_multiple_of(5).then(|| format!("s-{n}")),
         issued_session_id: None,
+        acting_service: None,
     };
     let total = iam::AUDIT_BATCH * 2 + 7;
     for n in 0..total {
@@ -3414,6 +3416,7 @@ async fn audit_chain_of_a_session(h: &Harness) {
         principal_chain: chain.clone(),
         session_id: Some("sess-two".into()),
         issued_session_id: None,
+        acting_service: None,
     };
     s.record_audit(&event).await.unwrap();
     let mut issued = event.clone();

@@ -198,6 +198,7 @@ impl AuditEvent {
             principal_chain: self.chain.clone(),
             session_id: self.session_id.clone(),
             issued_session_id: self.issued_session_id.clone(),
+            acting_service: self.acting_service.clone(),
         };
         // Queued for the store's audit writer (batched, off the request
         // path; waits only when the writer is a full queue behind).

@@ -180,5 +180,9 @@ const V3: &[&str] = &["CREATE TABLE service_keys (
 /// roles).
 const V4: &[&str] = &["ALTER TABLE roles ADD COLUMN service_name TEXT"];
 
+/// The audit row names the service that asked for a decision on another's
+/// behalf (the authorization API).
+const V5: &[&str] = &["ALTER TABLE audit_events ADD COLUMN acting_service TEXT"];
+
 /// Every migration, in order: (version, statements).
-pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];

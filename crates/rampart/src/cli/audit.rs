@@ -35,6 +35,8 @@ struct Event<'a> {
     error_code: Option<&'a str>,
     session_id: Option<&'a str>,
     issued_session_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acting_service: Option<&'a str>,
 }
 
 impl<'a> Event<'a> {
@@ -53,6 +55,7 @@ impl<'a> Event<'a> {
             error_code: e.error_code.as_deref(),
             session_id: e.session_id.as_deref(),
             issued_session_id: e.issued_session_id.as_deref(),
+            acting_service: e.acting_service.as_deref(),
         }
     }
 }
