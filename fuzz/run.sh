@@ -21,7 +21,7 @@ shift || true
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
-    targets=(policy_parse arn_parse pattern_match)
+    targets=(policy_parse arn_parse pattern_match sealed_and_signed)
 fi
 case "$seconds" in
     '' | *[!0-9]*) echo "usage: $0 [SECONDS] [TARGET...]" >&2; exit 2 ;;

@@ -446,6 +446,45 @@ mod tests {
         assert_eq!(opened.subject.expires_at(), Some(4000));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_opens(text in ".{0,400}") {
+            let keys = ring();
+            proptest::prop_assert!(LoginToken::open(&text, &keys, 0).is_err());
+            proptest::prop_assert!(BearerToken::open(&text, &keys, 0).is_err());
+        }
+
+        #[test]
+        fn any_changed_character_is_refused(at in 0usize..10_000, with in proptest::char::range('0', 'z')) {
+            let keys = ring();
+            let token = BearerToken {
+                subject: user(),
+                instance_id: "cri-p".into(),
+                access: vec![parse_scope("repository:a/b:pull").unwrap()],
+                issued_at: 0,
+                expires_at: 100,
+            };
+            let sealed = token.seal(&keys).unwrap();
+            let mut chars: Vec<char> = sealed.chars().collect();
+            let i = at % chars.len();
+            proptest::prop_assume!(chars[i] != with);
+            chars[i] = with;
+            let changed: String = chars.into_iter().collect();
+            proptest::prop_assert!(BearerToken::open(&changed, &keys, 1).is_err());
+        }
+
+        #[test]
+        fn scopes_parse_or_refuse_without_panicking(text in ".{0,300}") {
+            if let Ok(grant) = parse_scope(&text) {
+                proptest::prop_assert!(!grant.kind.is_empty() && !grant.name.is_empty());
+                proptest::prop_assert!(grant
+                    .actions
+                    .iter()
+                    .all(|a| a.bytes().all(|b| b.is_ascii_lowercase() || b == b'*')));
+            }
+        }
+    }
+
     fn sealed_with_other_ring(login: &LoginToken) -> String {
         login.seal(&ring()).unwrap()
     }
