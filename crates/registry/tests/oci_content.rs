@@ -195,3 +195,28 @@ async fn push_and_pull_on_every_engine() {
         assert_eq!(r.status(), 202);
     }
 }
+
+#[tokio::test]
+async fn racing_first_pushes_into_a_new_repository_agree_on_one() {
+    // Clients push layers in parallel; the first pushes into a repository
+    // (and namespace) that does not exist yet race to create it.
+    for database in engines().await {
+        let db = database.db.clone();
+        let instance = database.instance_id.clone();
+        let namespace = common::unique("race");
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (db, instance, namespace) = (db.clone(), instance.clone(), namespace.clone());
+            tasks.push(tokio::spawn(async move {
+                registry::meta::repositories::repository_for_push(&db, &instance, &namespace, "app")
+                    .await
+            }));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for task in tasks {
+            let repo = task.await.unwrap().unwrap().unwrap();
+            ids.insert(repo.repo_id);
+        }
+        assert_eq!(ids.len(), 1, "one repository, whatever the race");
+    }
+}

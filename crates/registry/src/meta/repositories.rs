@@ -95,12 +95,34 @@ pub async fn create_repository(
     Ok(repository)
 }
 
+/// The repository a push goes to, created when missing (see
+/// `create_for_push`), and safe when first pushes into it race.
+pub async fn repository_for_push(
+    db: &Db,
+    instance_id: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Repository>, ControlError> {
+    match create_for_push(db, instance_id, namespace, name).await {
+        // Clients push layers in parallel: on PostgreSQL two first pushes
+        // into a new repository can both find it missing and both insert;
+        // the loser's unique violation means the row is there now.
+        Err(ControlError::Meta(super::MetaError::Database(e))) => {
+            match get_repository(db, instance_id, namespace, name).await? {
+                Some(found) => Ok(Some(found)),
+                None => Err(ControlError::Meta(super::MetaError::Database(e))),
+            }
+        }
+        other => other,
+    }
+}
+
 /// The repository a push goes to, created when missing: its namespace is
 /// created too when missing (with the defaults: repositories created on
 /// push, private), and a missing repository is created only when its
 /// namespace allows it (`AutoCreateRepo`), with the namespace's default
 /// type. `Ok(None)`: the namespace does not auto-create.
-pub async fn repository_for_push(
+async fn create_for_push(
     db: &Db,
     instance_id: &str,
     namespace: &str,
