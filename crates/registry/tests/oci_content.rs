@@ -220,3 +220,33 @@ async fn racing_first_pushes_into_a_new_repository_agree_on_one() {
         assert_eq!(ids.len(), 1, "one repository, whatever the race");
     }
 }
+
+#[tokio::test]
+async fn racing_explicit_creations_are_already_exists_not_failures() {
+    use registry::meta::control::{ControlError, Thing};
+    use registry::meta::namespaces::{create_namespace, NamespaceSettings};
+    for database in engines().await {
+        let db = database.db.clone();
+        let instance = database.instance_id.clone();
+        let namespace = common::unique("twice");
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let (db, instance, namespace) = (db.clone(), instance.clone(), namespace.clone());
+            tasks.push(tokio::spawn(async move {
+                create_namespace(&db, &instance, &namespace, NamespaceSettings::default()).await
+            }));
+        }
+        let (mut made, mut exists) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => made += 1,
+                Err(ControlError::AlreadyExists {
+                    thing: Thing::Namespace,
+                    ..
+                }) => exists += 1,
+                Err(other) => panic!("neither made nor already there: {other}"),
+            }
+        }
+        assert_eq!((made, exists), (1, 5));
+    }
+}

@@ -61,6 +61,19 @@ impl From<sqlx::Error> for ControlError {
 }
 
 impl ControlError {
+    /// A racing insert lost to another (PostgreSQL reports it as a unique
+    /// violation once the winner commits): the thing exists now.
+    pub(crate) fn exists_if_unique_violation(self, thing: Thing, name: &str) -> ControlError {
+        match &self {
+            ControlError::Meta(super::MetaError::Database(sqlx::Error::Database(db)))
+                if db.is_unique_violation() =>
+            {
+                ControlError::exists(thing, name)
+            }
+            _ => self,
+        }
+    }
+
     pub(crate) fn not_found(thing: Thing, name: impl Into<String>) -> Self {
         ControlError::NotFound {
             thing,

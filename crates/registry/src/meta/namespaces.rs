@@ -72,10 +72,15 @@ pub async fn create_namespace(
     name: &str,
     settings: NamespaceSettings<'_>,
 ) -> Result<Namespace, ControlError> {
-    let mut tx = db.begin_write().await?;
-    let namespace = insert(&mut tx, instance_id, name, settings).await?;
-    tx.commit().await?;
-    Ok(namespace)
+    let create = async {
+        let mut tx = db.begin_write().await?;
+        let namespace = insert(&mut tx, instance_id, name, settings).await?;
+        tx.commit().await?;
+        Ok::<_, ControlError>(namespace)
+    };
+    create
+        .await
+        .map_err(|e| e.exists_if_unique_violation(Thing::Namespace, name))
 }
 
 /// A namespace by name.

@@ -80,19 +80,27 @@ pub async fn create_repository(
     instance_id: &str,
     new: &NewRepository<'_>,
 ) -> Result<Repository, ControlError> {
-    let mut tx = db.begin_write().await?;
-    let namespace =
-        sqlx::query("SELECT name FROM cr_namespaces WHERE instance_id = $1 AND name = $2")
-            .bind(instance_id)
-            .bind(new.namespace)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if namespace.is_none() {
-        return Err(ControlError::not_found(Thing::Namespace, new.namespace));
-    }
-    let repository = insert(&mut tx, instance_id, new).await?;
-    tx.commit().await?;
-    Ok(repository)
+    let create = async {
+        let mut tx = db.begin_write().await?;
+        let namespace =
+            sqlx::query("SELECT name FROM cr_namespaces WHERE instance_id = $1 AND name = $2")
+                .bind(instance_id)
+                .bind(new.namespace)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if namespace.is_none() {
+            return Err(ControlError::not_found(Thing::Namespace, new.namespace));
+        }
+        let repository = insert(&mut tx, instance_id, new).await?;
+        tx.commit().await?;
+        Ok(repository)
+    };
+    create.await.map_err(|e| {
+        e.exists_if_unique_violation(
+            Thing::Repository,
+            &format!("{}/{}", new.namespace, new.name),
+        )
+    })
 }
 
 /// The repository a push goes to, created when missing (see
