@@ -113,12 +113,13 @@ pub async fn repository_for_push(
 ) -> Result<Option<Repository>, ControlError> {
     match create_for_push(db, instance_id, namespace, name).await {
         // Clients push layers in parallel: on PostgreSQL two first pushes
-        // into a new repository can both find it missing and both insert;
-        // the loser's unique violation means the row is there now.
-        Err(ControlError::Meta(super::MetaError::Database(e))) => {
+        // into a new repository can both find it missing and then lose to
+        // each other (a unique violation, or the row seen by the second
+        // check once the winner committed): the row is there now.
+        Err(e @ (ControlError::Meta(_) | ControlError::AlreadyExists { .. })) => {
             match get_repository(db, instance_id, namespace, name).await? {
                 Some(found) => Ok(Some(found)),
-                None => Err(ControlError::Meta(super::MetaError::Database(e))),
+                None => Err(e),
             }
         }
         other => other,
