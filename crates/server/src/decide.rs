@@ -63,18 +63,24 @@ pub async fn decide(
 /// `acs:SecureTransport` (`false`: rampart serves plain HTTP),
 /// `acs:AccessId` when the caller signed with a key, and the principal's
 /// ARN and account.
+/// The address a decision knows the caller by: the TCP peer, with an
+/// IPv4-mapped IPv6 address read as the IPv4 address it maps.
+pub fn source_ip(peer: std::net::SocketAddr) -> std::net::IpAddr {
+    match peer.ip() {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 pub fn context(
     peer: std::net::SocketAddr,
     principal: Option<&iam::Principal>,
     access_key_id: Option<&str>,
     now_millis: i64,
 ) -> policy::Context {
-    let ip = match peer.ip() {
-        std::net::IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
-        v4 => v4,
-    };
+    let ip = source_ip(peer);
     let mut context = policy::Context::new();
     context
         .set(

@@ -144,6 +144,22 @@ impl Instance {
     }
 }
 
+impl Instance {
+    /// What a decision about a repository (`repo` non-empty) or a
+    /// namespace (`repo` empty) names: its ARN first, then the ARNs that
+    /// enclose it (the namespace's, the instance's), so a policy may name
+    /// any of them.
+    pub fn repository_resources(&self, namespace: &str, repo: &str) -> Vec<String> {
+        let mut resources = Vec::with_capacity(3);
+        if !repo.is_empty() {
+            resources.push(self.repository_arn(namespace, repo));
+        }
+        resources.push(self.repository_arn(namespace, ""));
+        resources.push(self.arn());
+        resources
+    }
+}
+
 /// A host name an instance answers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {

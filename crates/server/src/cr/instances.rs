@@ -12,7 +12,7 @@ use registry::meta::control::Instance;
 use registry::meta::instances::{self as meta, Endpoint};
 use serde_json::{json, Value};
 
-use super::{api_error, authorize, authorize_instance, db, instance, page};
+use super::{api_error, authorize, authorize_instance, db, instance, millis, page};
 use crate::error::ApiError;
 use crate::reply::Reply;
 use crate::rpc::Call;
@@ -21,10 +21,6 @@ use crate::rpc::Call;
 const RUNNING: &str = "RUNNING";
 /// What `InstanceSpecification` says.
 const SPECIFICATION: &str = "Enterprise_Basic";
-
-fn millis(seconds: i64) -> i64 {
-    seconds.saturating_mul(1000)
-}
 
 fn render_listed(instance: &Instance) -> Value {
     json!({

@@ -260,14 +260,14 @@ pub(crate) async fn authorize_repository(
     namespace: &str,
     repo: &str,
 ) -> Result<(), ApiError> {
-    let repo_arn = instance.repository_arn(namespace, repo);
-    let ns_arn = instance.repository_arn(namespace, "");
-    let instance_arn = instance.arn();
-    if repo.is_empty() {
-        authorize(call, action, &[&ns_arn, &instance_arn]).await
-    } else {
-        authorize(call, action, &[&repo_arn, &ns_arn, &instance_arn]).await
-    }
+    let resources = instance.repository_resources(namespace, repo);
+    let refs: Vec<&str> = resources.iter().map(String::as_str).collect();
+    authorize(call, action, &refs).await
+}
+
+/// Epoch milliseconds, as CR answers times.
+pub(crate) fn millis(seconds: i64) -> i64 {
+    seconds.saturating_mul(1000)
 }
 
 /// `PageNo` (from 1) and `PageSize` (1-100, default 30).

@@ -9,14 +9,10 @@ use registry::meta::repo_tags;
 use registry::meta::repositories::{self as meta, NewRepository, RepositoryUpdate};
 use serde_json::{json, Value};
 
-use super::{api_error, authorize_instance, authorize_repository, db, instance, page};
+use super::{api_error, authorize_instance, authorize_repository, db, instance, millis, page};
 use crate::error::ApiError;
 use crate::reply::Reply;
 use crate::rpc::Call;
-
-fn millis(seconds: i64) -> i64 {
-    seconds.saturating_mul(1000)
-}
 
 fn render(repo: &Repository) -> Value {
     json!({
@@ -175,14 +171,16 @@ pub async fn delete_repository(call: &Call<'_>) -> Result<Reply, ApiError> {
 }
 
 fn render_tag(tag: &repo_tags::TagInfo) -> Value {
-    let image_id = tag
+    // ACR shows digests without their algorithm, and the image id as the
+    // same hex.
+    let hex = tag
         .digest
         .split_once(':')
         .map_or(tag.digest.as_str(), |(_, hex)| hex);
     json!({
         "Tag": tag.tag,
-        "Digest": tag.digest.split_once(':').map_or(tag.digest.as_str(), |(_, hex)| hex),
-        "ImageId": image_id,
+        "Digest": hex,
+        "ImageId": hex,
         "ImageSize": tag.image_size,
         "Status": "NORMAL",
         "ImageCreate": millis(tag.created_at),

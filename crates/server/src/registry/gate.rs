@@ -197,12 +197,7 @@ pub(crate) async fn check_endpoint(
         });
     }
     if endpoint.acl_enabled {
-        let ip = match peer.ip() {
-            std::net::IpAddr::V6(v6) => v6
-                .to_ipv4_mapped()
-                .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
-            v4 => v4,
-        };
+        let ip = crate::decide::source_ip(peer);
         let admitted = endpoint.entries.iter().any(|(entry, _)| {
             policy::condition::Cidr::parse(entry).is_some_and(|cidr| cidr.contains(ip))
         });
@@ -271,15 +266,17 @@ pub(crate) async fn session_ok(state: &AppState, subject: &Subject) -> Result<()
 }
 
 /// The audit record of one registry decision.
-fn audit_for(
-    peer: SocketAddr,
-    subject: &Subject,
-    instance: &Instance,
-    access: Access,
-) -> AuditEvent {
+fn audit_for(peer: SocketAddr, instance: &Instance, access: Access) -> AuditEvent {
     let mut audit = AuditEvent::new(&RequestId::new(), peer.ip());
     audit.action = ram_action(access).to_owned();
     audit.resource_account = Some(instance.account_id.clone());
+    name_subject(&mut audit, &Subject::Anonymous, instance);
+    audit
+}
+
+/// Names who asked in the audit record (anonymous until a token says
+/// otherwise).
+fn name_subject(audit: &mut AuditEvent, subject: &Subject, instance: &Instance) {
     match subject {
         Subject::Anonymous => {
             audit.account = Some(instance.account_id.clone());
@@ -296,7 +293,6 @@ fn audit_for(
             audit.principal_arn = Some(other.arn());
         }
     }
-    audit
 }
 
 fn refusal_code(refusal: &Refusal) -> (&'static str, u16) {
@@ -314,7 +310,7 @@ impl Gate for RamGate {
     async fn admit(&self, request: AccessRequest<'_>) -> Result<Admitted, Refusal> {
         let state = &*self.state;
         let (instance, endpoint_type) = resolve_instance(state, request.headers).await?;
-        let mut audit = audit_for(request.peer, &Subject::Anonymous, &instance, request.access);
+        let mut audit = audit_for(request.peer, &instance, request.access);
         audit.detail = Some(format!("{} {}", request.method, request.path));
         let result = self
             .decide(request, &instance, endpoint_type, &mut audit)
@@ -393,11 +389,7 @@ impl RamGate {
         let subject = token
             .as_ref()
             .map_or(Subject::Anonymous, |t| t.subject.clone());
-        *audit = {
-            let mut fresh = audit_for(request.peer, &subject, instance, request.access);
-            fresh.detail = audit.detail.take();
-            fresh
-        };
+        name_subject(audit, &subject, instance);
         if let Err(why) = session_ok(state, &subject).await {
             return Err(unauthenticated(&why, Some("invalid_token")));
         }
@@ -439,11 +431,7 @@ impl RamGate {
             None => None,
         };
         let resources: Vec<String> = match split {
-            Some((ns, repo)) => vec![
-                instance.repository_arn(ns, repo),
-                instance.repository_arn(ns, ""),
-                instance.arn(),
-            ],
+            Some((ns, repo)) => instance.repository_resources(ns, repo),
             None => vec![instance.arn()],
         };
         let check = Check {

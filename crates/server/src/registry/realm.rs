@@ -243,11 +243,7 @@ async fn grant(
             let Some((ns, repo)) = asked.name.split_once('/') else {
                 return granted;
             };
-            let resources = vec![
-                instance.repository_arn(ns, repo),
-                instance.repository_arn(ns, ""),
-                instance.arn(),
-            ];
+            let resources = instance.repository_resources(ns, repo);
             let public = repositories::get_repository(&plane.db, &instance.instance_id, ns, repo)
                 .await
                 .ok()
