@@ -4,9 +4,9 @@
 //!
 //! Requests do not write their rows themselves: [`Store::queue_audit`]
 //! hands the event to one background writer over a bounded channel and
-//! returns. The writer takes whatever has queued up (up to
-//! [`AUDIT_BATCH`] events) and inserts it in one transaction, so under load
-//! many requests share one commit, and no request waits for SQLite's write
+//! returns. The writer takes what arrives within a few milliseconds of
+//! the first event (up to [`AUDIT_BATCH`] events) and inserts it in one
+//! transaction, so under load many requests share one commit, and no request waits for SQLite's write
 //! lock. Nothing is dropped: when the channel is full, `queue_audit` waits
 //! for room (backpressure). [`Store::flush_audit`] waits until everything
 //! queued before it is in the table ([`Store::list_audit`] calls it, so a
@@ -30,7 +30,11 @@ const AUDIT_QUEUE: usize = 4096;
 /// Rows per INSERT statement (14 parameters each). Kept small: sqlx's
 /// SQLite driver looks each `$N` up by name among all the statement's
 /// parameters, so binding costs grow with the square of their number.
-const ROWS_PER_INSERT: usize = 8;
+const ROWS_PER_INSERT: usize = 32;
+/// How long the writer waits for more events after the first of a batch.
+/// Events are already only in memory until their batch commits; this adds
+/// at most this much to that window and nothing to any request's latency.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
 const COLUMNS: usize = 15;
 
 /// One audited decision.
@@ -133,20 +137,35 @@ pub(crate) fn spawn_writer(pool: AnyPool, dialect: Dialect) -> AuditSender {
             let Some(first) = rx.recv().await else {
                 break;
             };
+            // Gather what arrives within LINGER of the first event: under
+            // load one commit then carries many requests' events instead
+            // of a few. A flush or close ends the wait at once.
+            let deadline = tokio::time::Instant::now() + LINGER;
             let mut next = Some(first);
-            while let Some(msg) = next.take() {
-                match msg {
-                    AuditMsg::Event(event) => batch.push(*event),
-                    AuditMsg::Flush(done) => waiters.push(done),
-                    AuditMsg::Close(done) => {
-                        waiters.push(done);
-                        closing = true;
+            loop {
+                if let Some(msg) = next.take() {
+                    match msg {
+                        AuditMsg::Event(event) => batch.push(*event),
+                        AuditMsg::Flush(done) => waiters.push(done),
+                        AuditMsg::Close(done) => {
+                            waiters.push(done);
+                            closing = true;
+                        }
                     }
                 }
-                if batch.len() >= AUDIT_BATCH || closing {
+                if batch.len() >= AUDIT_BATCH || closing || !waiters.is_empty() {
                     break;
                 }
-                next = rx.try_recv().ok();
+                next = match rx.try_recv() {
+                    Ok(msg) => Some(msg),
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(deadline, rx.recv()).await {
+                            Ok(Some(msg)) => Some(msg),
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
+                };
             }
             if !batch.is_empty() {
                 write_batch(&pool, dialect, &batch).await;
@@ -160,10 +179,6 @@ pub(crate) fn spawn_writer(pool: AnyPool, dialect: Dialect) -> AuditSender {
     tx
 }
 
-/// Writes a batch in one transaction. If that fails, each event is tried
-/// on its own so one bad event cannot take the others with it; an event
-/// that still fails is logged in full (it is also in the `rampart::audit`
-/// log line the HTTP layer wrote).
 async fn write_batch(pool: &AnyPool, dialect: Dialect, batch: &[AuditEvent]) {
     if let Err(err) = insert_in_transaction(pool, dialect, batch).await {
         tracing::warn!(events = batch.len(), error = %err, "audit batch failed; writing its events one by one");
@@ -187,14 +202,18 @@ async fn insert_in_transaction(
         Dialect::Postgres => pool.begin().await?,
     };
     for chunk in events.chunks(ROWS_PER_INSERT) {
-        insert_rows(&mut tx, chunk).await?;
+        insert_rows(&mut tx, dialect, chunk).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
 /// One multi-row INSERT.
-async fn insert_rows(conn: &mut sqlx::AnyConnection, events: &[AuditEvent]) -> Result<()> {
+async fn insert_rows(
+    conn: &mut sqlx::AnyConnection,
+    dialect: Dialect,
+    events: &[AuditEvent],
+) -> Result<()> {
     let mut sql = String::from(
         "INSERT INTO audit_events (event_id, request_id, occurred_at, account_id,
              principal_arn, action, resource, decision, deciding_statement, source_ip,
@@ -209,15 +228,24 @@ async fn insert_rows(conn: &mut sqlx::AnyConnection, events: &[AuditEvent]) -> R
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", row * COLUMNS + column + 1));
+            // SQLite finds a numbered parameter's name by walking a list,
+            // and sqlx asks for every parameter's name: with `$N` a batch
+            // cost the square of its parameter count. Plain `?` has no name.
+            match dialect {
+                Dialect::Sqlite => sql.push('?'),
+                Dialect::Postgres => sql.push_str(&format!("${}", row * COLUMNS + column + 1)),
+            }
         }
         sql.push(')');
     }
     // Only placeholders are formatted into the text; every value is bound.
     let mut query: Query<'_, Any, AnyArguments> = sqlx::query(AssertSqlSafe(sql));
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     for event in events {
         query = query
-            .bind(ids::event_id())
+            .bind(ids::event_id_at(millis))
             .bind(event.request_id.clone())
             .bind(event.time.0)
             .bind(event.account_id.clone())
