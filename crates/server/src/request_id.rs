@@ -2,29 +2,22 @@
 //! (`04F0F334-1335-436C-A1D7-6C044FE73368`).
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One request's id: in the response body (`RequestId`), the
 /// `x-acs-request-id` header, the log and the audit record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RequestId(String);
 
+/// The upper-case hex digit of a nibble (`n` < 16).
+fn hex_digit(n: u8) -> char {
+    char::from(if n < 10 { b'0' + n } else { b'A' + (n - 10) })
+}
+
 impl RequestId {
     /// A fresh random (version 4) id.
     pub fn new() -> Self {
         let mut bytes = [0_u8; 16];
-        if getrandom::fill(&mut bytes).is_err() {
-            // No OS randomness: ids only need to be unique, so fall back to
-            // the clock and a process-wide counter.
-            static COUNTER: AtomicU64 = AtomicU64::new(0);
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let mixed = nanos ^ (u128::from(count) << 64);
-            bytes = mixed.to_be_bytes();
-        }
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
         // Version 4, RFC 4122 variant.
         if let Some(b) = bytes.get_mut(6) {
             *b = (*b & 0x0f) | 0x40;
@@ -37,7 +30,8 @@ impl RequestId {
             if matches!(i, 4 | 6 | 8 | 10) {
                 text.push('-');
             }
-            text.push_str(&format!("{byte:02X}"));
+            text.push(hex_digit(byte >> 4));
+            text.push(hex_digit(byte & 0x0f));
         }
         Self(text)
     }

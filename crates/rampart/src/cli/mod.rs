@@ -5,6 +5,7 @@ mod account;
 mod audit;
 mod credential_helper;
 mod credentials_uri;
+mod log_writer;
 mod policy;
 mod pull_push;
 mod registry;

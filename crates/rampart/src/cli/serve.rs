@@ -341,27 +341,27 @@ async fn serve(settings: Settings, started: Instant, clock: server::Clock) -> Re
     Ok(())
 }
 
-/// Sets up logging: `RAMPART_LOG` (`error`, `warn`, `info`, `debug`,
-/// `trace`; `info` by default) to stderr, as text, or as JSON lines when
-/// `RAMPART_LOG_FORMAT=json`.
-pub fn init_logging() {
-    init_logging_at(tracing::Level::INFO);
-}
-
 /// Logging for the admin verbs: warnings and errors unless `RAMPART_LOG`
 /// says otherwise, so their stdout stays what scripts read.
 pub fn init_logging_quiet() {
-    init_logging_at(tracing::Level::WARN);
+    init_logging_to(tracing::Level::WARN, std::io::stderr);
 }
 
-fn init_logging_at(default: tracing::Level) {
+/// Sets up logging: `RAMPART_LOG` (`error`, `warn`, `info`, `debug`,
+/// `trace`; `default` when unset) to `writer`, as text, or as JSON lines
+/// when `RAMPART_LOG_FORMAT=json`. `serve` logs at `info` through
+/// [`super::log_writer`]; the admin verbs write stderr line by line.
+fn init_logging_to<W>(default: tracing::Level, writer: W)
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let level = std::env::var("RAMPART_LOG")
         .ok()
         .and_then(|v| v.parse::<tracing::Level>().ok())
         .unwrap_or(default);
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(true);
     let json = std::env::var("RAMPART_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
@@ -374,7 +374,16 @@ fn init_logging_at(default: tracing::Level) {
 
 pub fn run(args: &ServeArgs) -> ExitCode {
     let started = Instant::now();
-    init_logging();
+    init_logging_to(
+        tracing::Level::INFO,
+        super::log_writer::BatchedStderr::install(),
+    );
+    let code = run_logged(args, started);
+    super::log_writer::flush();
+    code
+}
+
+fn run_logged(args: &ServeArgs, started: Instant) -> ExitCode {
     let flags = Flags {
         data_dir: args.data_dir.clone(),
         listen: args.listen.clone(),

@@ -141,7 +141,7 @@ async fn issue(
         expires_at: auth::Timestamp::from_unix_seconds(
             issued_at.unix_seconds().saturating_add(duration),
         ),
-        session_id: sts::new_session_id().map_err(|e| ApiError::from_wire(&e))?,
+        session_id: sts::new_session_id(),
     };
     let credentials = sts::issue(&claims, keys).map_err(|e| ApiError::from_wire(&e))?;
     audit.issued_session_id = Some(claims.session_id.clone());
