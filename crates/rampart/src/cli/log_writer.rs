@@ -145,7 +145,6 @@ impl<'a> MakeWriter<'a> for BatchedStderr {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use std::io::Write as _;
 
     #[test]
     fn lines_gather_until_written_out() {
