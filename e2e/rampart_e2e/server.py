@@ -302,21 +302,24 @@ class RampartServer:
         self.run_cli("credentials-uri", "delete", *self.store_args(), "--account", account_id,
                      "--binding", binding_id)
 
-    def audit_rows(self, account_id: str, wait_for=()) -> list:
+    def audit_rows(self, account_id: str, wait_for=(), until=None) -> list:
         """The account's rows of the store's audit table, oldest first, each a
         dict with `principal_chain` decoded (a list, [] when NULL).
 
         The server writes audit rows in the background, in the order the
         requests finished, a few milliseconds after answering. `wait_for`
-        names request ids whose rows must be there: the table is read again
-        until they are (at most 10 s), and then every row of an earlier
-        request is there too."""
+        names request ids whose rows must be there; `until(rows)` is a
+        condition the rows must meet (for answers without a request id,
+        such as the registry's). The table is read again until both hold
+        (at most 10 s); once a request's row is there, every row of an
+        earlier request is too."""
         deadline = time.monotonic() + 10
         wanted = set(wait_for)
         while True:
             rows = self._audit_rows_now(account_id)
             missing = wanted - {r["request_id"] for r in rows}
-            if not missing or time.monotonic() > deadline:
+            done = not missing and (until is None or until(rows))
+            if done or time.monotonic() > deadline:
                 return rows
             time.sleep(0.02)
 

@@ -310,11 +310,13 @@ def test_a_role_session_pulls_until_its_sessions_are_revoked(registry, role_worl
     # The session's rights: pull, no push.
     http.put_blob(name, b"nope", bearer).expect(403, "DENIED")
     # The audit names the session.
-    rows = reg.server.audit_rows(reg.id)
-    assert any(r["action"] == "cr:PullRepository" and r["decision"] == "Allow"
-               and ((r["principal_arn"] or "").endswith("assumed-role/%s/puller" % role.lower())
+    def session_pull(rows):
+        return any(r["action"] == "cr:PullRepository" and r["decision"] == "Allow"
+                   and ((r["principal_arn"] or "").endswith("assumed-role/%s/puller" % role.lower())
                         or (r["principal_arn"] or "").endswith("role/%s/puller" % role.lower()))
-               for r in rows), [r for r in rows if r["action"].startswith("cr:")][-5:]
+                   for r in rows)
+    rows = reg.server.audit_rows(reg.id, until=session_pull)
+    assert session_pull(rows), [r for r in rows if r["action"].startswith("cr:")][-5:]
     # Revoked: the temporary login and the bearer token stop working.
     reg.ram.call_generic("RevokeRoleSessions", {"RoleName": role})
     r = http.get_manifest(name, "v1", bearer).expect(401)
