@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::http::Connection;
-use crate::sign::{signed_query, Key, Nonces};
+use crate::sign::{signed_query, Key, NonceSource};
 
 /// The RAM user whose key signs the load.
 pub const USER: &str = "loader";
@@ -80,7 +80,7 @@ impl std::fmt::Display for Refused {
 struct Admin<'a> {
     connection: Connection,
     root: &'a Root,
-    nonces: &'a Nonces,
+    nonces: &'a NonceSource,
 }
 
 impl Admin<'_> {
@@ -151,7 +151,11 @@ fn string_at(value: &Value, path: &[&str]) -> Option<String> {
 
 /// Creates (or finds) the user, its policies and the role, and makes the
 /// user a fresh AccessKey.
-pub async fn set_up(addr: SocketAddr, root: &Root, nonces: &Nonces) -> Result<Fixture, String> {
+pub async fn set_up(
+    addr: SocketAddr,
+    root: &Root,
+    nonces: &NonceSource,
+) -> Result<Fixture, String> {
     let mut admin = Admin {
         connection: Connection::open(addr).await?,
         root,
@@ -207,7 +211,7 @@ pub async fn set_up(addr: SocketAddr, root: &Root, nonces: &Nonces) -> Result<Fi
 pub async fn tear_down(
     addr: SocketAddr,
     root: &Root,
-    nonces: &Nonces,
+    nonces: &NonceSource,
     fixture: &Fixture,
 ) -> Result<(), String> {
     let mut admin = Admin {

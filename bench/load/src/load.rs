@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::cpu::{self, CpuUse};
 use crate::fixture::USER;
 use crate::http::Connection;
-use crate::sign::{signed_query, Key, Nonces};
+use crate::sign::{signed_query, Key, NonceSource};
 
 /// What a phase sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub struct Shared {
     pub addr: SocketAddr,
     pub key: Key,
     pub role_arn: String,
-    pub nonces: Nonces,
+    pub nonces: NonceSource,
 }
 
 impl Shared {

@@ -241,7 +241,7 @@ async fn main_async(settings: Settings) -> ExitCode {
         eprintln!("rampart-load: {e}");
         return ExitCode::from(2);
     }
-    let nonces = sign::Nonces::new();
+    let nonces = sign::NonceSource::new();
     let fixture = match fixture::set_up(args.target, &root, &nonces).await {
         Ok(fixture) => fixture,
         Err(e) => {

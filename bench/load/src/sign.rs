@@ -5,45 +5,17 @@
 //! other request of this process (or of another run) uses: a per-process
 //! random prefix plus a shared counter.
 
-use std::hash::{BuildHasher as _, Hasher as _};
-use std::sync::atomic::{AtomicU64, Ordering};
+use auth::{Secret, Timestamp};
 
-use auth::{percent_encode_into, Secret, Timestamp};
+/// Where the nonces come from: unique per request, across tasks, processes
+/// and runs.
+pub use auth::NonceSource;
 
 /// An AccessKey pair.
 #[derive(Clone)]
 pub struct Key {
     pub access_key_id: String,
     pub secret: Secret,
-}
-
-/// Where the nonces come from: unique per request, across tasks.
-pub struct Nonces {
-    prefix: String,
-    next: AtomicU64,
-}
-
-impl Nonces {
-    /// A prefix that differs between processes and runs: std's hasher
-    /// seeds are random per process, mixed with the clock and the pid.
-    pub fn new() -> Self {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u32(std::process::id());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        hasher.write_u128(nanos);
-        Self {
-            prefix: format!("{:016x}", hasher.finish()),
-            next: AtomicU64::new(0),
-        }
-    }
-
-    /// The next nonce, e.g. `3f9a0c1d2e4b5a69-1a2b`.
-    pub fn next(&self) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n:x}", self.prefix)
-    }
 }
 
 /// The query string (without `?`) of a `GET` signed with V1 by `key`:
@@ -62,20 +34,7 @@ pub fn signed_query(key: &Key, nonce: &str, business: &[(&str, &str)]) -> String
         ("Timestamp", timestamp.as_str()),
     ]);
     params.extend_from_slice(business);
-    let signature = auth::v1::sign_params("GET", &params, &key.secret);
-    let mut query = String::with_capacity(512);
-    for (key, value) in params.iter().copied().chain(std::iter::once((
-        auth::v1::SIGNATURE_PARAM,
-        signature.as_str(),
-    ))) {
-        if !query.is_empty() {
-            query.push('&');
-        }
-        percent_encode_into(&mut query, key);
-        query.push('=');
-        percent_encode_into(&mut query, value);
-    }
-    query
+    auth::v1::encode_signed("GET", &params, &key.secret)
 }
 
 #[cfg(test)]
@@ -117,7 +76,7 @@ mod tests {
             access_key_id: "testid".into(),
             secret: Secret::new("testsecret"),
         };
-        let nonces = Nonces::new();
+        let nonces = NonceSource::new();
         let query = signed_query(
             &key,
             &nonces.next(),
@@ -139,10 +98,10 @@ mod tests {
 
     #[test]
     fn nonces_do_not_repeat() {
-        let nonces = Nonces::new();
+        let nonces = NonceSource::new();
         let a = nonces.next();
         let b = nonces.next();
         assert_ne!(a, b);
-        assert_ne!(Nonces::new().next(), a);
+        assert_ne!(NonceSource::new().next(), a);
     }
 }

@@ -63,7 +63,7 @@ pub use message::{
     incomplete_signature_message, signature_mismatch_message, INCOMPLETE_SIGNATURE,
     INCOMPLETE_SIGNATURE_PREFIX, SIGNATURE_DOES_NOT_MATCH, SIGNATURE_MISMATCH_PREFIX,
 };
-pub use nonce::{NonceCache, NonceError, MAX_NONCE_LEN};
+pub use nonce::{NonceCache, NonceError, NonceSource, MAX_NONCE_LEN};
 pub use sealed::{KeyRing, SealError, SealingKey};
 pub use secret::Secret;
 pub use time::{check_skew, SkewError, Timestamp, TimestampError, MAX_CLOCK_SKEW};

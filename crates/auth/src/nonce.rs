@@ -20,6 +20,8 @@
 //! verified, so unauthenticated traffic cannot fill it.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher as _, Hasher as _};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +29,44 @@ use crate::time::{Timestamp, MAX_CLOCK_SKEW};
 
 /// The longest nonce accepted. The SDKs send 32 to 64 characters.
 pub const MAX_NONCE_LEN: usize = 256;
+
+/// The signing side's nonces: unique per request within a process and
+/// across processes and runs (a random per-process prefix, then a shared
+/// counter), e.g. `3f9a0c1d2e4b5a69-1a2b`.
+#[derive(Debug)]
+pub struct NonceSource {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl NonceSource {
+    /// A new prefix: std's hasher seeds are random per process, mixed with
+    /// the clock and the pid.
+    pub fn new() -> Self {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        hasher.write_u128(nanos);
+        Self {
+            prefix: format!("{:016x}", hasher.finish()),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// The next nonce.
+    pub fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{n:x}", self.prefix)
+    }
+}
+
+impl Default for NonceSource {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// How many seconds of expiry the ring tracks one by one; a window wider
 /// than half of this uses coarser buckets (nonces are then kept up to one

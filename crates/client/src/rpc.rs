@@ -9,11 +9,9 @@
 //! carrying the server's `Code`, `Message` and `RequestId` unchanged.
 
 use std::fmt;
-use std::hash::{BuildHasher as _, Hasher as _};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use auth::{percent_encode_into, Secret, Timestamp};
+use auth::{Secret, Timestamp};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::Url;
 
@@ -86,7 +84,7 @@ pub enum RpcError {
 pub struct RpcClient {
     http: reqwest::Client,
     endpoint: Url,
-    nonces: Nonces,
+    nonces: auth::NonceSource,
 }
 
 impl RpcClient {
@@ -115,7 +113,7 @@ impl RpcClient {
         Ok(RpcClient {
             http,
             endpoint: endpoint_url,
-            nonces: Nonces::new(),
+            nonces: auth::NonceSource::new(),
         })
     }
 
@@ -205,46 +203,7 @@ pub fn signed_form(
         all.push(("SecurityToken", token.as_str()));
     }
     all.extend_from_slice(params);
-    let signature = auth::v1::sign_params("POST", &all, &key.secret);
-    let mut form = String::with_capacity(512);
-    for (name, value) in all.iter().copied().chain(std::iter::once((
-        auth::v1::SIGNATURE_PARAM,
-        signature.as_str(),
-    ))) {
-        if !form.is_empty() {
-            form.push('&');
-        }
-        percent_encode_into(&mut form, name);
-        form.push('=');
-        percent_encode_into(&mut form, value);
-    }
-    form
-}
-
-/// Nonces unique per call: a per-process random prefix and a counter.
-struct Nonces {
-    prefix: String,
-    next: AtomicU64,
-}
-
-impl Nonces {
-    fn new() -> Nonces {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u32(std::process::id());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        hasher.write_u128(nanos);
-        Nonces {
-            prefix: format!("{:016x}", hasher.finish()),
-            next: AtomicU64::new(0),
-        }
-    }
-
-    fn next(&self) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n:x}", self.prefix)
-    }
+    auth::v1::encode_signed("POST", &all, &key.secret)
 }
 
 #[cfg(test)]
@@ -299,7 +258,7 @@ mod tests {
 
     #[test]
     fn nonces_differ() {
-        let n = Nonces::new();
+        let n = auth::NonceSource::new();
         assert_ne!(n.next(), n.next());
     }
 }

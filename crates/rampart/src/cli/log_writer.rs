@@ -42,6 +42,13 @@ struct Shared {
 }
 
 impl Shared {
+    fn new() -> Shared {
+        Shared {
+            pending: Mutex::new(Vec::with_capacity(BATCH_BYTES)),
+            writing: Mutex::new(()),
+        }
+    }
+
     fn write_out(&self) {
         let _order = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         let batch = {
@@ -61,10 +68,7 @@ impl BatchedStderr {
     /// [`flush`]. Without a thread (the system refused one), every line is
     /// written at once.
     pub fn install() -> BatchedStderr {
-        let shared = Arc::new(Shared {
-            pending: Mutex::new(Vec::with_capacity(BATCH_BYTES)),
-            writing: Mutex::new(()),
-        });
+        let shared = Arc::new(Shared::new());
         let background = Arc::clone(&shared);
         let batched = std::thread::Builder::new()
             .name("rampart-log".into())
@@ -125,6 +129,7 @@ impl Drop for Line<'_> {
 impl<'a> MakeWriter<'a> for BatchedStderr {
     type Writer = Line<'a>;
 
+    /// Without the event's level, a line is written at once.
     fn make_writer(&'a self) -> Line<'a> {
         Line {
             shared: &self.shared,
@@ -146,22 +151,17 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    fn new_line(shared: &Shared, urgent: bool) -> Line<'_> {
+        Line { shared, urgent }
+    }
+
     #[test]
     fn lines_gather_until_written_out() {
-        let shared = Shared {
-            pending: Mutex::new(Vec::new()),
-            writing: Mutex::new(()),
-        };
-        let mut line = Line {
-            shared: &shared,
-            urgent: false,
-        };
+        let shared = Shared::new();
+        let mut line = new_line(&shared, false);
         line.write_all(b"one\n").unwrap();
         drop(line);
-        let mut line = Line {
-            shared: &shared,
-            urgent: false,
-        };
+        let mut line = new_line(&shared, false);
         line.write_all(b"two\n").unwrap();
         drop(line);
         assert_eq!(&*shared.pending.lock().unwrap(), b"one\ntwo\n");
@@ -171,14 +171,8 @@ mod tests {
 
     #[test]
     fn warnings_do_not_wait() {
-        let shared = Shared {
-            pending: Mutex::new(Vec::new()),
-            writing: Mutex::new(()),
-        };
-        let mut line = Line {
-            shared: &shared,
-            urgent: true,
-        };
+        let shared = Shared::new();
+        let mut line = new_line(&shared, true);
         line.write_all(b"careful\n").unwrap();
         drop(line);
         assert!(shared.pending.lock().unwrap().is_empty());
@@ -186,14 +180,8 @@ mod tests {
 
     #[test]
     fn a_full_batch_is_written_by_the_line_that_fills_it() {
-        let shared = Shared {
-            pending: Mutex::new(Vec::new()),
-            writing: Mutex::new(()),
-        };
-        let mut line = Line {
-            shared: &shared,
-            urgent: false,
-        };
+        let shared = Shared::new();
+        let mut line = new_line(&shared, false);
         line.write_all(&vec![b'x'; BATCH_BYTES]).unwrap();
         assert!(shared.pending.lock().unwrap().is_empty());
     }
