@@ -14,7 +14,7 @@ fn is_unreserved(byte: u8) -> bool {
 }
 
 /// The upper-case hex digit for a nibble (`0..=15`).
-fn hex_digit_upper(nibble: u8) -> char {
+pub fn hex_digit_upper(nibble: u8) -> char {
     match nibble {
         0..=9 => char::from(b'0' + nibble),
         _ => char::from(b'A' + (nibble & 0x0f) - 10),

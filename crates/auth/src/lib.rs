@@ -58,7 +58,7 @@ mod time;
 pub mod v1;
 pub mod v3;
 
-pub use encode::{percent_encode, percent_encode_into};
+pub use encode::{hex_digit_upper, percent_encode, percent_encode_into};
 pub use message::{
     incomplete_signature_message, signature_mismatch_message, INCOMPLETE_SIGNATURE,
     INCOMPLETE_SIGNATURE_PREFIX, SIGNATURE_DOES_NOT_MATCH, SIGNATURE_MISMATCH_PREFIX,

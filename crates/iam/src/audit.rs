@@ -6,8 +6,8 @@
 //! hands the event to one background writer over a bounded channel and
 //! returns. The writer takes what arrives within a few milliseconds of
 //! the first event (up to [`AUDIT_BATCH`] events) and inserts it in one
-//! transaction, so under load many requests share one commit, and no request waits for SQLite's write
-//! lock. Nothing is dropped: when the channel is full, `queue_audit` waits
+//! transaction, so under load many requests share one commit, and no
+//! request waits for SQLite's write lock. Nothing is dropped: when the channel is full, `queue_audit` waits
 //! for room (backpressure). [`Store::flush_audit`] waits until everything
 //! queued before it is in the table ([`Store::list_audit`] calls it, so a
 //! store reads its own events), and [`Store::close`] flushes and stops the
@@ -27,9 +27,9 @@ use crate::store::{ts, Dialect, Store};
 pub const AUDIT_BATCH: usize = 256;
 /// Events waiting for the writer at most; beyond that `queue_audit` waits.
 const AUDIT_QUEUE: usize = 4096;
-/// Rows per INSERT statement (14 parameters each). Kept small: sqlx's
-/// SQLite driver looks each `$N` up by name among all the statement's
-/// parameters, so binding costs grow with the square of their number.
+/// Rows per INSERT statement ([`COLUMNS`] parameters each). On SQLite the
+/// placeholders are plain `?` (see `insert_rows`), so binding costs grow
+/// with the number of parameters, not its square.
 const ROWS_PER_INSERT: usize = 32;
 /// How long the writer waits for more events after the first of a batch.
 /// Events are already only in memory until their batch commits; this adds
@@ -179,6 +179,10 @@ pub(crate) fn spawn_writer(pool: AnyPool, dialect: Dialect) -> AuditSender {
     tx
 }
 
+/// Writes a batch in one transaction. If that fails, each event is tried
+/// on its own so one bad event cannot take the others with it; an event
+/// that still fails is logged in full (it is also in the `rampart::audit`
+/// log line the HTTP layer wrote).
 async fn write_batch(pool: &AnyPool, dialect: Dialect, batch: &[AuditEvent]) {
     if let Err(err) = insert_in_transaction(pool, dialect, batch).await {
         tracing::warn!(events = batch.len(), error = %err, "audit batch failed; writing its events one by one");

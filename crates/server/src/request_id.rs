@@ -8,11 +8,6 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RequestId(String);
 
-/// The upper-case hex digit of a nibble (`n` < 16).
-fn hex_digit(n: u8) -> char {
-    char::from(if n < 10 { b'0' + n } else { b'A' + (n - 10) })
-}
-
 impl RequestId {
     /// A fresh random (version 4) id.
     pub fn new() -> Self {
@@ -30,8 +25,8 @@ impl RequestId {
             if matches!(i, 4 | 6 | 8 | 10) {
                 text.push('-');
             }
-            text.push(hex_digit(byte >> 4));
-            text.push(hex_digit(byte & 0x0f));
+            text.push(auth::hex_digit_upper(byte >> 4));
+            text.push(auth::hex_digit_upper(byte & 0x0f));
         }
         Self(text)
     }
